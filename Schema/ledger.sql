@@ -1,0 +1,91 @@
+-- PackLedger ledger schema, format 1. The packledger binary embeds this file verbatim
+-- (Sources/PackLedgerKit/Storage/Schema.swift); a test checks that the two are identical.
+--
+-- `entries` is the ledger: append-only, each row holding the exact bytes that are hashed
+-- and signed. Every other table is a projection derived from the entries, kept so that
+-- reads (history, status, lookups while appending) never scan; `verify` trusts none of them.
+
+CREATE TABLE entries (
+    seq        INTEGER PRIMARY KEY,      -- 0, 1, 2, … with no gaps
+    bytes      BLOB    NOT NULL,         -- the entry, Schema/FORMAT.md §3
+    prev_hash  BLOB    NOT NULL,         -- hash of entry seq-1 (32 zero bytes for entry 0)
+    hash       BLOB    NOT NULL          -- SHA-256(0x00 || bytes), the RFC 6962 leaf hash
+);
+
+CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+BEGIN
+    SELECT RAISE(ABORT, 'packledger: ledger entries are append-only and cannot be updated');
+END;
+
+CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+BEGIN
+    SELECT RAISE(ABORT, 'packledger: ledger entries are append-only and cannot be deleted');
+END;
+
+CREATE TRIGGER entries_extend_chain BEFORE INSERT ON entries
+WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq) + 1, 0) FROM entries)
+  OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), zeroblob(32))
+  OR length(NEW.hash) IS NOT 32
+BEGIN
+    SELECT RAISE(ABORT, 'packledger: a new entry must directly extend the chain');
+END;
+
+-- One row per entry: the decoded envelope, for idempotency and per-pack history.
+CREATE TABLE events (
+    seq          INTEGER PRIMARY KEY REFERENCES entries(seq),
+    event_key    TEXT    NOT NULL UNIQUE,   -- lowercase event_id
+    event_hash   BLOB    NOT NULL,          -- SHA-256 of the event bytes: same id, same content?
+    kind         TEXT    NOT NULL,
+    pack         TEXT,                      -- pack events
+    party        TEXT,                      -- registry events
+    actor        TEXT    NOT NULL,
+    at_ns        INTEGER NOT NULL,
+    recorded_ns  INTEGER NOT NULL
+);
+CREATE INDEX events_by_pack ON events(pack, seq) WHERE pack IS NOT NULL;
+CREATE INDEX events_by_party ON events(party, seq) WHERE party IS NOT NULL;
+
+-- Current state of each pack.
+CREATE TABLE packs (
+    pack             TEXT    PRIMARY KEY,
+    status           TEXT    NOT NULL,
+    custodian        TEXT    NOT NULL,
+    producer         TEXT    NOT NULL,
+    category         TEXT    NOT NULL,
+    chemistry        TEXT    NOT NULL,
+    mass_kg          REAL    NOT NULL,
+    energy_kwh       REAL    NOT NULL,
+    produced_seq     INTEGER NOT NULL,
+    last_seq         INTEGER NOT NULL,
+    last_at_ns       INTEGER NOT NULL,
+    placed_at_ns     INTEGER,               -- first sold or installed
+    placed_market    TEXT,
+    repurposed_into  TEXT,
+    derived_from     TEXT    NOT NULL       -- space-separated pack ids, '' when none
+) WITHOUT ROWID;
+CREATE INDEX packs_by_status ON packs(status);
+CREATE INDEX packs_by_producer ON packs(producer);
+CREATE INDEX packs_by_category ON packs(category);
+CREATE INDEX packs_by_repurposed_into ON packs(repurposed_into) WHERE repurposed_into IS NOT NULL;
+
+-- Registered parties (the operator is not a party; its key is in `keys`).
+CREATE TABLE parties (
+    id                    TEXT    PRIMARY KEY,
+    name                  TEXT    NOT NULL,
+    roles                 TEXT    NOT NULL,   -- comma-separated, sorted
+    authorized_from_ns    INTEGER,
+    authorized_until_ns   INTEGER,
+    registered_seq        INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Every key ever registered, with its validity window [valid_from, valid_until).
+CREATE TABLE keys (
+    key_id          TEXT    PRIMARY KEY,      -- 16 hex: SHA-256(raw public key)[:8]
+    party           TEXT    NOT NULL,
+    public_key      BLOB    NOT NULL,         -- 32 raw bytes
+    valid_from_ns   INTEGER NOT NULL,
+    valid_until_ns  INTEGER,                  -- NULL while not revoked
+    added_seq       INTEGER NOT NULL,
+    revoked_seq     INTEGER
+) WITHOUT ROWID;
+CREATE INDEX keys_by_party ON keys(party);

@@ -1,0 +1,51 @@
+import COpenSSL
+
+/// A 32-byte SHA-256 value: entry hashes, Merkle nodes, key fingerprints.
+public struct Digest: Hashable, Sendable, CustomStringConvertible {
+    /// The 32 bytes.
+    public let bytes: [UInt8]
+
+    /// Wraps 32 bytes; returns nil for any other length.
+    public init?(_ bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = bytes
+    }
+
+    init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The all-zero value, used as the `prev` of entry 0.
+    public static let zero = Digest(unchecked: [UInt8](repeating: 0, count: 32))
+
+    /// Lowercase hex.
+    public var hex: String { Hex.encode(bytes) }
+    /// Standard base64 with padding, as in checkpoints.
+    public var base64: String { Base64.encode(bytes) }
+    /// Lowercase hex.
+    public var description: String { hex }
+}
+
+/// SHA-256 through OpenSSL's EVP interface.
+public enum SHA256 {
+    /// Hashes the concatenation of the given byte sequences without copying them together.
+    public static func hash(_ parts: [UInt8]...) -> Digest {
+        hash(parts: parts)
+    }
+
+    /// Hashes the concatenation of `parts`.
+    public static func hash(parts: [[UInt8]]) -> Digest {
+        var out = [UInt8](repeating: 0, count: 32)
+        guard let ctx = EVP_MD_CTX_new() else { return Digest(unchecked: out) }
+        defer { EVP_MD_CTX_free(ctx) }
+        // EVP_sha256 cannot fail for the default provider; the checks keep a broken
+        // OpenSSL from silently yielding a wrong digest (it yields zeros, which never verify).
+        guard EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else { return Digest(unchecked: out) }
+        for part in parts {
+            let ok = part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
+            guard ok == 1 else { return Digest(unchecked: [UInt8](repeating: 0, count: 32)) }
+        }
+        var length: UInt32 = 32
+        let ok = out.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(ctx, $0.baseAddress, &length) }
+        guard ok == 1 else { return Digest(unchecked: [UInt8](repeating: 0, count: 32)) }
+        return Digest(unchecked: out)
+    }
+}

@@ -1,0 +1,116 @@
+/// Lowercase hexadecimal, the form used for hashes and key ids in text output.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// Encodes bytes as lowercase hex.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes hex (either case); nil if the text is not an even number of hex digits.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
+
+/// Standard base64 (RFC 4648 §4) with padding, strict on decode: the alphabet the
+/// signed-note and checkpoint formats use, and no whitespace or missing padding accepted.
+public enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let reverse: [UInt8] = {
+        var table = [UInt8](repeating: 0xff, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
+        return table
+    }()
+
+    /// Encodes bytes as padded standard base64.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(alphabet[Int(n & 63)])
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest == 1 {
+            let n = UInt32(bytes[i]) << 16
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(UInt8(ascii: "="))
+            out.append(UInt8(ascii: "="))
+        } else if rest == 2 {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(UInt8(ascii: "="))
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes padded standard base64; nil on any deviation, including non-zero pad bits,
+    /// so that each byte string has exactly one accepted encoding.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 4 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 4 * 3)
+        var i = 0
+        while i < chars.count {
+            let last = i + 4 == chars.count
+            let c0 = reverse[Int(chars[i])], c1 = reverse[Int(chars[i + 1])]
+            guard c0 != 0xff, c1 != 0xff else { return nil }
+            let p2 = chars[i + 2] == UInt8(ascii: "="), p3 = chars[i + 3] == UInt8(ascii: "=")
+            if p2 || p3 {
+                guard last, p3 else { return nil }
+                if p2 {
+                    guard c1 & 0x0f == 0 else { return nil }
+                    out.append(c0 << 2 | c1 >> 4)
+                } else {
+                    let c2 = reverse[Int(chars[i + 2])]
+                    guard c2 != 0xff, c2 & 0x03 == 0 else { return nil }
+                    out.append(c0 << 2 | c1 >> 4)
+                    out.append(c1 << 4 | c2 >> 2)
+                }
+            } else {
+                let c2 = reverse[Int(chars[i + 2])], c3 = reverse[Int(chars[i + 3])]
+                guard c2 != 0xff, c3 != 0xff else { return nil }
+                out.append(c0 << 2 | c1 >> 4)
+                out.append(c1 << 4 | c2 >> 2)
+                out.append(c2 << 6 | c3)
+            }
+            i += 4
+        }
+        return out
+    }
+}

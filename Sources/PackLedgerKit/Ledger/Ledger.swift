@@ -1,0 +1,238 @@
+import Foundation
+
+/// The outcome of appending one event.
+public struct AppendResult: Sendable {
+    /// The entry holding the event (the existing one for a duplicate).
+    public let seq: UInt64
+    /// False when the same event was already in the ledger and nothing was written.
+    public let isNew: Bool
+}
+
+/// One event of a pack's history, read back from its entry.
+public struct HistoryItem: Sendable {
+    /// The entry.
+    public let entry: Entry
+    /// The event decoded from the entry's bytes.
+    public let event: Event
+}
+
+/// Summary of a ledger file.
+public struct LedgerInfo: Sendable {
+    /// The ledger's origin (checkpoint and note key name).
+    public let origin: String
+    /// Number of entries.
+    public let size: UInt64
+    /// RFC 6962 root over all entries.
+    public let root: Digest
+    /// Hash of the last entry.
+    public let headHash: Digest
+    /// The operator's current public key.
+    public let operatorKey: Ed25519PublicKey
+}
+
+/// A PackLedger file: the append path and the indexed reads.
+public final class Ledger {
+    /// The SQLite connection.
+    public let db: Database
+    let state: SQLState
+
+    /// How long a writer waits for another writer before "ledger busy".
+    public static let busyTimeoutMilliseconds: Int32 = 10_000
+
+    /// Opens an existing ledger file.
+    public init(path: String, readOnly: Bool = false) throws(LedgerError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LedgerError(.notFound, "no ledger at \(path) (create one with `packledger init`, or pass --ledger)", at: ErrorLocation(file: path))
+        }
+        let db = try Database(path: path, readOnly: readOnly)
+        try Ledger.configure(db)
+        let appID = try db.pragmaInt("application_id")
+        guard appID == LedgerSchema.applicationID else {
+            throw LedgerError(.integrity, "\(path) is not a PackLedger file", at: ErrorLocation(file: path))
+        }
+        let version = try db.pragmaInt("user_version")
+        guard version == LedgerSchema.formatVersion else {
+            throw LedgerError(.integrity, "\(path) has format \(version); this packledger reads format \(LedgerSchema.formatVersion)", at: ErrorLocation(file: path))
+        }
+        self.db = db
+        self.state = try SQLState(db: db)
+    }
+
+    static func configure(_ db: Database) throws(LedgerError) {
+        db.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+        // WAL lets readers proceed during an append; FULL syncs the WAL on every commit so a
+        // committed entry survives power loss, which checkpoints rely on.
+        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+    }
+
+    /// Creates a new ledger file whose entry 0 names `origin` and the operator key.
+    public static func create(path: String, origin: String, operatorKey: Ed25519PrivateKey) throws(LedgerError) -> Ledger {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw LedgerError(.usage, "\(path) already exists; refusing to overwrite a ledger", at: ErrorLocation(file: path))
+        }
+        do {
+            let db = try Database(path: path, create: true)
+            try configure(db)
+            try db.writeTransaction { () throws(LedgerError) in
+                try db.execute(LedgerSchema.sql)
+                try db.execute("PRAGMA application_id = \(LedgerSchema.applicationID); PRAGMA user_version = \(LedgerSchema.formatVersion);")
+            }
+            let ledger = try Ledger(path: path)
+            let now = Timestamp.now()
+            let genesis: JSONValue = .object([
+                "event_id": .string(UUID().uuidString.lowercased()),
+                "kind": .string(EventKind.ledgerInit.rawValue),
+                "actor": .string(Identifiers.operatorID),
+                "party": .string(Identifiers.operatorID),
+                "at": .string(now.rfc3339),
+                "data": .object(["origin": .string(origin), "operator_key": .string(Base64.encode(operatorKey.publicKey.raw))]),
+            ])
+            try ledger.append(SignedEvent(signing: Event(json: genesis), with: operatorKey))
+            return ledger
+        } catch {
+            // A half-made file would be mistaken for a ledger later.
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            throw error
+        }
+    }
+
+    /// Number of entries, hash of the last one, and its record time.
+    func head() throws(LedgerError) -> (size: UInt64, hash: Digest, recordedAt: Timestamp?) {
+        let s = try db.prepare("SELECT e.seq, e.hash, v.recorded_ns FROM entries e LEFT JOIN events v ON v.seq = e.seq ORDER BY e.seq DESC LIMIT 1")
+        guard try s.step() else { return (0, .zero, nil) }
+        guard let hash = Digest(s.blob(1)) else { throw LedgerError(.integrity, "the last entry's hash is not 32 bytes") }
+        return (UInt64(s.int64(0)) + 1, hash, s.isNull(2) ? nil : Timestamp(nanoseconds: s.int64(2)))
+    }
+
+    /// Appends a signed event after checking every rule; a duplicate returns the existing entry.
+    /// Nothing is written when a rule fails.
+    @discardableResult
+    public func append(_ signed: SignedEvent) throws(LedgerError) -> AppendResult {
+        try db.writeTransaction { () throws(LedgerError) -> AppendResult in
+            try appendInTransaction(signed)
+        }
+    }
+
+    /// The append step, for callers that batch several events in one transaction.
+    func appendInTransaction(_ signed: SignedEvent) throws(LedgerError) -> AppendResult {
+        let head = try head()
+        // Record times never go backwards, even if the wall clock does.
+        let now = Timestamp.now()
+        let recordedAt = max(now, head.recordedAt ?? now)
+        switch try Rules.judge(signed, seq: head.size, recordedAt: recordedAt, state: state) {
+        case .duplicate(let seq):
+            return AppendResult(seq: seq, isNew: false)
+        case .accept(let effects):
+            let entry = Entry(seq: head.size, recordedAt: recordedAt, prev: head.hash, keyID: signed.keyID,
+                              signature: signed.signature, eventBytes: signed.bytes)
+            try state.append(entry, event: signed.event, effects: effects)
+            return AppendResult(seq: entry.seq, isNew: true)
+        }
+    }
+
+    /// Number of entries.
+    public func size() throws(LedgerError) -> UInt64 { try head().size }
+
+    /// The stored bytes of entry `seq`, decoded.
+    public func entry(_ seq: UInt64) throws(LedgerError) -> Entry {
+        let s = try db.prepare("SELECT bytes FROM entries WHERE seq = ?").bind(seq)
+        guard try s.step() else {
+            throw LedgerError(.notFound, "there is no entry \(seq)", at: ErrorLocation(entry: seq))
+        }
+        do {
+            return try Entry(decoding: s.blob(0))
+        } catch {
+            throw error.located(entry: seq)
+        }
+    }
+
+    /// Decodes the event inside an entry.
+    public static func event(of entry: Entry) throws(LedgerError) -> Event {
+        do {
+            return try Event(json: JSONParser.parse(entry.eventBytes))
+        } catch let error as JSONError {
+            throw LedgerError(.integrity, "event bytes are not valid JSON: \(error)", at: ErrorLocation(entry: entry.seq))
+        } catch let error as LedgerError {
+            throw error.located(entry: entry.seq)
+        } catch {
+            throw LedgerError(.integrity, "\(error)", at: ErrorLocation(entry: entry.seq))
+        }
+    }
+
+    /// Origin, size, root, head and operator key, all read in one snapshot.
+    public func info() throws(LedgerError) -> LedgerInfo {
+        try db.readTransaction { () throws(LedgerError) -> LedgerInfo in
+            let genesis = try Ledger.event(of: entry(0))
+            guard let origin = genesis.data["origin"]?.stringValue else {
+                throw LedgerError(.integrity, "entry 0 has no origin", at: ErrorLocation(entry: 0))
+            }
+            let keys = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE party = ? AND valid_until_ns IS NULL ORDER BY added_seq DESC LIMIT 1").bind(Identifiers.operatorID)
+            guard try keys.step() else { throw LedgerError(.integrity, "the ledger has no operator key") }
+            let operatorKey = try SQLState.keyRow(keys).publicKey
+            var acc = Merkle.RootAccumulator()
+            var last = Digest.zero
+            let s = try db.prepare("SELECT hash FROM entries ORDER BY seq")
+            while try s.step() {
+                guard let h = Digest(s.blob(0)) else { throw LedgerError(.integrity, "an entry hash is not 32 bytes") }
+                acc.append(h)
+                last = h
+            }
+            return LedgerInfo(origin: origin, size: acc.count, root: acc.root, headHash: last, operatorKey: operatorKey)
+        }
+    }
+
+    /// A pack's current state.
+    public func pack(_ id: String) throws(LedgerError) -> PackState? { try state.pack(id) }
+
+    /// A pack's events, oldest first.
+    public func history(_ pack: String) throws(LedgerError) -> [HistoryItem] {
+        let s = try db.prepare("SELECT n.bytes FROM events e JOIN entries n ON n.seq = e.seq WHERE e.pack = ? ORDER BY e.seq").bind(pack)
+        var items: [HistoryItem] = []
+        while try s.step() {
+            let entry = try Entry(decoding: s.blob(0))
+            items.append(HistoryItem(entry: entry, event: try Ledger.event(of: entry)))
+        }
+        return items
+    }
+
+    /// Packs that were repurposed into `pack` (its predecessors), by the index.
+    public func predecessors(of pack: String) throws(LedgerError) -> [String] {
+        let s = try db.prepare("SELECT pack FROM packs WHERE repurposed_into = ? ORDER BY pack").bind(pack)
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0) ?? "") }
+        return out
+    }
+
+    /// Packs matching every given filter, by id.
+    public func packs(status: PackStatus? = nil, producer: String? = nil, category: String? = nil) throws(LedgerError) -> [PackState] {
+        var clauses: [String] = []
+        var values: [(any Sendable)?] = []
+        if let status { clauses.append("status = ?"); values.append(status.rawValue) }
+        if let producer { clauses.append("producer = ?"); values.append(producer) }
+        if let category { clauses.append("category = ?"); values.append(category) }
+        let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        let s = try db.prepare("SELECT \(SQLState.packColumns) FROM packs\(filter) ORDER BY pack").bind(values: values)
+        var out: [PackState] = []
+        while try s.step() { out.append(try SQLState.packRow(s)) }
+        return out
+    }
+
+    /// Every registered party, by id.
+    public func parties() throws(LedgerError) -> [PartyState] {
+        let s = try db.prepare("SELECT id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq FROM parties ORDER BY id")
+        var out: [PartyState] = []
+        while try s.step() { out.append(SQLState.partyRow(s)) }
+        return out
+    }
+
+    /// A party's keys, oldest first (the operator's with `operator`).
+    public func keys(of party: String) throws(LedgerError) -> [KeyState] {
+        let s = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE party = ? ORDER BY added_seq").bind(party)
+        var out: [KeyState] = []
+        while try s.step() { out.append(try SQLState.keyRow(s)) }
+        return out
+    }
+
+    /// A registered party.
+    public func party(_ id: String) throws(LedgerError) -> PartyState? { try state.party(id) }
+}

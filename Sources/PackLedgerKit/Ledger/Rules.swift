@@ -1,0 +1,468 @@
+/// The outcome of judging one signed event against the state before it.
+public enum Judgement: Sendable {
+    /// Accept it, with these state changes.
+    case accept(Effects)
+    /// The same event (same id, same bytes) is already entry `seq`: a no-op.
+    case duplicate(seq: UInt64)
+}
+
+/// Limits on numbers and text in event data. Generous for any real battery, tight enough to
+/// turn a typo (grams for kilograms, a misplaced decimal point) into a rejection.
+public enum DataLimits {
+    /// Upper bound for any mass in kilograms: a containerised storage system, not a fleet.
+    public static let maxMassKg = 50_000.0
+    /// Upper bound for a pack's energy in kWh.
+    public static let maxEnergyKwh = 50_000.0
+    /// Longest free text (`work`, `note`).
+    public static let maxTextLength = 2_000
+    /// Longest short text (names, plants, models, sites, assets).
+    public static let maxNameLength = 200
+    /// Most packs one second-life pack may be derived from.
+    public static let maxDerivedFrom = 256
+    /// How far `at` may lie beyond the recording time.
+    public static let futureToleranceSeconds: Int64 = 300
+    /// Materials a `produced` event may declare.
+    public static let materials: Set<String> = ["li", "co", "ni", "cu", "pb", "mn", "al", "graphite"]
+    /// Materials with a recycled-content share.
+    public static let recycledShareMaterials: Set<String> = ["co", "li", "ni", "pb"]
+    /// Allowed battery categories.
+    public static let categories: Set<String> = ["portable", "lmt", "sli", "industrial", "ev"]
+    /// Allowed chemistries.
+    public static let chemistries: Set<String> = ["lfp", "nmc", "nca", "lmo", "lto", "lmfp", "sodium-ion", "lead-acid", "nimh", "other"]
+}
+
+/// Reads typed fields out of `data`, naming the field in every error.
+struct DataReader {
+    let data: [String: JSONValue]
+    let kind: EventKind
+
+    func field(_ key: String) -> String { "data.\(key)" }
+
+    /// Rejects fields the kind does not define; a misspelt optional field would otherwise be
+    /// silently dropped from every report.
+    func allowOnly(_ keys: Set<String>) throws(LedgerError) {
+        let allowed = keys.union(["note"])
+        for key in data.keys.sorted() where !allowed.contains(key) {
+            throw LedgerError(.malformed, "\(kind.rawValue) has no field \"\(key)\" (allowed: \(allowed.sorted().joined(separator: ", ")))", at: ErrorLocation(field: field(key)))
+        }
+        if data["note"] != nil { _ = try string("note", max: DataLimits.maxTextLength) }
+    }
+
+    func string(_ key: String, max: Int = DataLimits.maxNameLength) throws(LedgerError) -> String? {
+        guard let value = data[key] else { return nil }
+        guard let s = value.stringValue else {
+            throw LedgerError(.malformed, "\(field(key)) must be a string", at: ErrorLocation(field: field(key)))
+        }
+        guard !s.isEmpty, s.count <= max else {
+            throw LedgerError(.outOfRange, "\(field(key)) must have 1 to \(max) characters", at: ErrorLocation(field: field(key)))
+        }
+        return s
+    }
+
+    func requiredString(_ key: String, max: Int = DataLimits.maxNameLength) throws(LedgerError) -> String {
+        guard let s = try string(key, max: max) else {
+            throw LedgerError(.malformed, "\(kind.rawValue) requires \(field(key))", at: ErrorLocation(field: field(key)))
+        }
+        return s
+    }
+
+    func oneOf(_ key: String, _ allowed: Set<String>) throws(LedgerError) -> String {
+        let s = try requiredString(key)
+        guard allowed.contains(s) else {
+            throw LedgerError(.outOfRange, "\(field(key)) \"\(s)\" is not one of \(allowed.sorted().joined(separator: ", "))", at: ErrorLocation(field: field(key)))
+        }
+        return s
+    }
+
+    static func checkNumber(_ value: JSONValue, field: String, min: Double, max: Double, minExclusive: Bool) throws(LedgerError) -> Double {
+        guard let d = value.doubleValue else {
+            throw LedgerError(.malformed, "\(field) must be a number", at: ErrorLocation(field: field))
+        }
+        let lowOK = minExclusive ? d > min : d >= min
+        guard d.isFinite, lowOK, d <= max else {
+            let low = minExclusive ? "greater than \(CanonicalJSON.formatNumber(min))" : "at least \(CanonicalJSON.formatNumber(min))"
+            throw LedgerError(.outOfRange, "\(field) is \(CanonicalJSON.formatNumber(d)); it must be \(low) and at most \(CanonicalJSON.formatNumber(max))", at: ErrorLocation(field: field))
+        }
+        return d
+    }
+
+    func number(_ key: String, min: Double, max: Double, minExclusive: Bool = false) throws(LedgerError) -> Double? {
+        guard let value = data[key] else { return nil }
+        return try DataReader.checkNumber(value, field: field(key), min: min, max: max, minExclusive: minExclusive)
+    }
+
+    func requiredNumber(_ key: String, min: Double, max: Double, minExclusive: Bool = false) throws(LedgerError) -> Double {
+        guard let d = try number(key, min: min, max: max, minExclusive: minExclusive) else {
+            throw LedgerError(.malformed, "\(kind.rawValue) requires \(field(key))", at: ErrorLocation(field: field(key)))
+        }
+        return d
+    }
+
+    /// An object of material → number, each within `[0, max]`, keys from `allowed`.
+    func materialMap(_ key: String, allowed: Set<String>?, max: Double) throws(LedgerError) -> [String: Double]? {
+        guard let value = data[key] else { return nil }
+        guard let object = value.objectValue else {
+            throw LedgerError(.malformed, "\(field(key)) must be an object", at: ErrorLocation(field: field(key)))
+        }
+        var out: [String: Double] = [:]
+        for (name, v) in object.sorted(by: { $0.key < $1.key }) {
+            let path = "\(field(key)).\(name)"
+            if let allowed, !allowed.contains(name) {
+                throw LedgerError(.outOfRange, "\(path): unknown material (allowed: \(allowed.sorted().joined(separator: ", ")))", at: ErrorLocation(field: path))
+            }
+            guard Identifiers.isPartyID(name), name.count <= 32 else {
+                throw LedgerError(.malformed, "\(path): a material name is lowercase letters and digits", at: ErrorLocation(field: path))
+            }
+            out[name] = try DataReader.checkNumber(v, field: path, min: 0, max: max, minExclusive: false)
+        }
+        return out
+    }
+
+    func stringList(_ key: String, maxCount: Int, validate: (String) -> Bool, what: String) throws(LedgerError) -> [String]? {
+        guard let value = data[key] else { return nil }
+        guard let array = value.arrayValue, !array.isEmpty, array.count <= maxCount else {
+            throw LedgerError(.malformed, "\(field(key)) must be a list of 1 to \(maxCount) \(what)", at: ErrorLocation(field: field(key)))
+        }
+        var out: [String] = []
+        for (i, item) in array.enumerated() {
+            guard let s = item.stringValue, validate(s) else {
+                throw LedgerError(.malformed, "\(field(key))[\(i)] is not a valid \(what)", at: ErrorLocation(field: "\(field(key))[\(i)]"))
+            }
+            guard !out.contains(s) else {
+                throw LedgerError(.malformed, "\(field(key)) lists \"\(s)\" twice", at: ErrorLocation(field: "\(field(key))[\(i)]"))
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    func time(_ key: String, dateAllowed: Bool = false) throws(LedgerError) -> Timestamp? {
+        guard let s = try string(key, max: 40) else { return nil }
+        let t = dateAllowed ? Timestamp(dateOrTime: s) : Timestamp(rfc3339: s)
+        guard let t else {
+            throw LedgerError(.malformed, "\(field(key)) \"\(s)\" is not an RFC 3339 time\(dateAllowed ? " or YYYY-MM-DD date" : "")", at: ErrorLocation(field: field(key)))
+        }
+        return t
+    }
+
+    func publicKey(_ key: String) throws(LedgerError) -> Ed25519PublicKey {
+        let s = try requiredString(key, max: 64)
+        guard let raw = Base64.decode(s), raw.count == 32, let k = try? Ed25519PublicKey(raw: raw) else {
+            throw LedgerError(.malformed, "\(field(key)) must be the base64 of a 32-byte Ed25519 public key", at: ErrorLocation(field: field(key)))
+        }
+        return k
+    }
+}
+
+/// The rules of PRODUCT.md §3, applied identically when an entry is appended and when
+/// `verify` replays the log.
+public enum Rules {
+    /// Judges `signed` as the entry `seq` recorded at `recordedAt`, against `state`.
+    /// Throws the first rule it breaks; returns the changes it causes or that it is a duplicate.
+    public static func judge(_ signed: SignedEvent, seq: UInt64, recordedAt: Timestamp, state: some LedgerStateView) throws(LedgerError) -> Judgement {
+        let event = signed.event
+        if let record = try state.eventRecord(event.eventKey) {
+            if record.eventHash == SHA256.hash(signed.bytes) { return .duplicate(seq: record.seq) }
+            throw LedgerError(.conflict, "event_id \(event.eventID) is already entry \(record.seq) with different content", at: ErrorLocation(field: "event_id"))
+        }
+        if event.kind == .ledgerInit || seq == 0 {
+            return try judgeGenesis(signed, seq: seq)
+        }
+        // Who is speaking, and may they sign this?
+        var party: PartyState?
+        if event.actor != Identifiers.operatorID {
+            guard let p = try state.party(event.actor) else {
+                throw LedgerError(.unknownParty, "actor \"\(event.actor)\" is not a registered party", at: ErrorLocation(field: "actor"))
+            }
+            party = p
+        }
+        try checkSignature(signed, state: state)
+        guard event.at <= recordedAt.adding(seconds: DataLimits.futureToleranceSeconds) else {
+            throw LedgerError(.badTime, "at \(event.at) is more than 5 minutes after the recording time \(recordedAt.rfc3339)", at: ErrorLocation(field: "at"))
+        }
+        if event.kind.isRegistry {
+            guard party == nil else {
+                throw LedgerError(.missingRole, "only the operator may record \(event.kind.rawValue); \(event.actor) is a party", at: ErrorLocation(field: "actor"))
+            }
+            return .accept(try judgeRegistry(event, seq: seq, state: state))
+        }
+        guard let party else {
+            throw LedgerError(.missingRole, "the operator records registry entries only, not \(event.kind.rawValue)", at: ErrorLocation(field: "actor"))
+        }
+        return .accept(try judgePackEvent(event, party: party, seq: seq, state: state))
+    }
+
+    static func checkSignature(_ signed: SignedEvent, state: some LedgerStateView) throws(LedgerError) {
+        let event = signed.event
+        guard let key = try state.key(signed.keyID) else {
+            throw LedgerError(.invalidKey, "key \(signed.keyID) is not registered")
+        }
+        guard key.party == event.actor else {
+            throw LedgerError(.invalidKey, "key \(signed.keyID) belongs to \(key.party), not to \(event.actor)")
+        }
+        guard key.isValid(at: event.at) else {
+            let window = "valid from \(key.validFrom)" + (key.validUntil.map { " until \($0)" } ?? "")
+            let state = key.validUntil.map { event.at >= $0 } == true ? "revoked" : "not yet valid"
+            throw LedgerError(.invalidKey, "key \(signed.keyID) of \(event.actor) is \(state) at \(event.at) (\(window))", at: ErrorLocation(field: "at"))
+        }
+        guard key.publicKey.isValidSignature(signed.signature, for: Event.signedMessage(signed.bytes)) else {
+            throw LedgerError(.badSignature, "signature by key \(signed.keyID) of \(event.actor) does not verify")
+        }
+    }
+
+    static func judgeGenesis(_ signed: SignedEvent, seq: UInt64) throws(LedgerError) -> Judgement {
+        let event = signed.event
+        guard seq == 0, event.kind == .ledgerInit else {
+            throw LedgerError(.integrity, seq == 0 ? "entry 0 must be ledger.init" : "ledger.init may only be entry 0")
+        }
+        guard event.actor == Identifiers.operatorID, event.party == Identifiers.operatorID else {
+            throw LedgerError(.malformed, "ledger.init must have actor and party \"operator\"")
+        }
+        let reader = DataReader(data: event.data, kind: event.kind)
+        try reader.allowOnly(["origin", "operator_key"])
+        let origin = try reader.requiredString("origin", max: 255)
+        guard origin.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "+") }) else {
+            throw LedgerError(.malformed, "origin must be printable ASCII without spaces or '+'", at: ErrorLocation(field: "data.origin"))
+        }
+        let key = try reader.publicKey("operator_key")
+        guard key.keyID == signed.keyID else {
+            throw LedgerError(.invalidKey, "ledger.init must be signed by the operator key it declares")
+        }
+        guard key.isValidSignature(signed.signature, for: Event.signedMessage(signed.bytes)) else {
+            throw LedgerError(.badSignature, "the operator's signature on ledger.init does not verify")
+        }
+        var effects = Effects()
+        effects.origin = origin
+        effects.keys = [KeyState(keyID: key.keyID, party: Identifiers.operatorID, publicKey: key,
+                                 validFrom: Timestamp(nanoseconds: 0), validUntil: nil, addedSeq: seq, revokedSeq: nil)]
+        return .accept(effects)
+    }
+
+    static func judgeRegistry(_ event: Event, seq: UInt64, state: some LedgerStateView) throws(LedgerError) -> Effects {
+        let reader = DataReader(data: event.data, kind: event.kind)
+        let partyID = event.party ?? ""
+        var effects = Effects()
+        func newKey(_ field: String, validFrom: Timestamp) throws(LedgerError) -> KeyState {
+            let key = try reader.publicKey(field)
+            if let existing = try state.key(key.keyID) {
+                throw LedgerError(.conflict, "key \(key.keyID) is already registered to \(existing.party)", at: ErrorLocation(field: "data.\(field)"))
+            }
+            return KeyState(keyID: key.keyID, party: partyID, publicKey: key, validFrom: validFrom, validUntil: nil, addedSeq: seq, revokedSeq: nil)
+        }
+        switch event.kind {
+        case .partyRegistered:
+            try reader.allowOnly(["name", "roles", "key", "key_valid_from", "authorized_from", "authorized_until"])
+            guard partyID != Identifiers.operatorID else {
+                throw LedgerError(.malformed, "\"operator\" is reserved for the ledger operator", at: ErrorLocation(field: "party"))
+            }
+            if try state.party(partyID) != nil {
+                throw LedgerError(.conflict, "party \(partyID) is already registered", at: ErrorLocation(field: "party"))
+            }
+            let name = try reader.requiredString("name")
+            let roleNames = try reader.stringList("roles", maxCount: Role.allCases.count, validate: { Role(rawValue: $0) != nil }, what: "role (\(Role.allCases.map(\.rawValue).joined(separator: ", ")))") ?? []
+            guard !roleNames.isEmpty else {
+                throw LedgerError(.malformed, "party.registered requires data.roles", at: ErrorLocation(field: "data.roles"))
+            }
+            let validFrom = try reader.time("key_valid_from") ?? event.at
+            let from = try reader.time("authorized_from", dateAllowed: true)
+            let until = try reader.time("authorized_until", dateAllowed: true)
+            if let from, let until, until <= from {
+                throw LedgerError(.outOfRange, "authorized_until must be after authorized_from", at: ErrorLocation(field: "data.authorized_until"))
+            }
+            effects.parties = [PartyState(id: partyID, name: name, roles: roleNames.compactMap(Role.init).sorted(),
+                                          authorizedFrom: from, authorizedUntil: until, registeredSeq: seq)]
+            effects.keys = [try newKey("key", validFrom: validFrom)]
+        case .partyKeyAdded:
+            try reader.allowOnly(["key", "valid_from"])
+            guard try state.party(partyID) != nil else {
+                throw LedgerError(.unknownParty, "party \(partyID) is not registered", at: ErrorLocation(field: "party"))
+            }
+            effects.keys = [try newKey("key", validFrom: try reader.time("valid_from") ?? event.at)]
+        case .partyKeyRevoked:
+            try reader.allowOnly(["key_id", "valid_until"])
+            let keyID = try reader.requiredString("key_id", max: 16)
+            guard var key = try state.key(keyID), key.party == partyID else {
+                throw LedgerError(.notFound, "party \(partyID) has no key \(keyID)", at: ErrorLocation(field: "data.key_id"))
+            }
+            guard key.validUntil == nil else {
+                throw LedgerError(.conflict, "key \(keyID) is already revoked", at: ErrorLocation(field: "data.key_id"))
+            }
+            let until = try reader.time("valid_until") ?? event.at
+            guard until >= key.validFrom else {
+                throw LedgerError(.outOfRange, "valid_until \(until) is before the key became valid (\(key.validFrom))", at: ErrorLocation(field: "data.valid_until"))
+            }
+            key.validUntil = until
+            key.revokedSeq = seq
+            effects.keys = [key]
+        default:
+            throw LedgerError(.malformed, "\(event.kind.rawValue) is not a registry kind")
+        }
+        return effects
+    }
+
+    static func judgePackEvent(_ event: Event, party: PartyState, seq: UInt64, state: some LedgerStateView) throws(LedgerError) -> Effects {
+        guard let rule = LifecycleRule.rule(for: event.kind), let packID = event.pack else {
+            throw LedgerError(.malformed, "\(event.kind.rawValue) is not a pack event")
+        }
+        guard party.roles.contains(where: rule.roles.contains) else {
+            throw LedgerError(.missingRole, "\(party.id) (roles: \(party.roles.map(\.rawValue).joined(separator: ","))) may not record \(event.kind.rawValue); that needs one of \(rule.roles.map(\.rawValue).sorted().joined(separator: ", "))", at: ErrorLocation(field: "actor"))
+        }
+        let reader = DataReader(data: event.data, kind: event.kind)
+        let existing = try state.pack(packID)
+        guard let before = existing else {
+            guard event.kind == .produced else {
+                throw LedgerError(.forbiddenTransition, "pack \(packID) is unknown: its first event must be produced", at: ErrorLocation(field: "pack"))
+            }
+            return try judgeProduced(event, party: party, reader: reader, seq: seq, state: state)
+        }
+        if before.status.isTerminal {
+            throw LedgerError(.forbiddenTransition, "pack \(packID) is \(before.status.rawValue), a terminal status: nothing more may be recorded for it", at: ErrorLocation(field: "kind"))
+        }
+        guard let from = rule.from else {
+            throw LedgerError(.forbiddenTransition, "pack \(packID) already exists (status \(before.status.rawValue)); produced may only be its first event", at: ErrorLocation(field: "kind"))
+        }
+        guard from.contains(before.status) else {
+            throw LedgerError(.forbiddenTransition, "\(event.kind.rawValue) is not allowed for pack \(packID) in status \(before.status.rawValue) (allowed from: \(from.map(\.rawValue).sorted().joined(separator: ", ")))", at: ErrorLocation(field: "kind"))
+        }
+        guard event.at >= before.lastAt else {
+            throw LedgerError(.badTime, "at \(event.at) is earlier than the pack's previous event (\(before.lastAt), entry \(before.lastSeq))", at: ErrorLocation(field: "at"))
+        }
+        var after = before
+        after.lastSeq = seq
+        after.lastAt = event.at
+        if let to = rule.to { after.status = to }
+        switch event.kind {
+        case .sold:
+            try reader.allowOnly(["market"])
+            let market = try reader.requiredString("market", max: 2)
+            try checkMarket(market)
+            if after.placedAt == nil { after.placedAt = event.at; after.placedMarket = market }
+        case .installed:
+            try reader.allowOnly(["vin", "asset", "market"])
+            let vin = try reader.string("vin", max: 17)
+            let asset = try reader.string("asset")
+            guard vin != nil || asset != nil else {
+                throw LedgerError(.malformed, "installed requires data.vin or data.asset", at: ErrorLocation(field: "data.vin"))
+            }
+            if let vin { try checkVIN(vin) }
+            let market = try reader.string("market", max: 2)
+            if let market { try checkMarket(market) }
+            if after.placedAt == nil { after.placedAt = event.at; after.placedMarket = market }
+            after.custodian = party.id
+        case .serviced:
+            try reader.allowOnly(["work", "replaced_modules"])
+            _ = try reader.requiredString("work", max: DataLimits.maxTextLength)
+            _ = try reader.stringList("replaced_modules", maxCount: 1_000, validate: Identifiers.isPackID, what: "module id")
+        case .removed:
+            try reader.allowOnly(["reason"])
+            _ = try reader.oneOf("reason", ["end-of-life", "swap", "repair", "vehicle-scrapped"])
+            after.custodian = party.id
+        case .assessed:
+            try reader.allowOnly(["soh_pct", "grade"])
+            _ = try reader.requiredNumber("soh_pct", min: 0, max: 100)
+            _ = try reader.oneOf("grade", ["reuse", "repurpose", "recycle"])
+        case .reused:
+            try reader.allowOnly([])
+        case .repurposed:
+            try reader.allowOnly(["into"])
+            let into = try reader.requiredString("into", max: 64)
+            guard Identifiers.isPackID(into) else {
+                throw LedgerError(.malformed, "data.into \"\(into)\" is not a valid pack id", at: ErrorLocation(field: "data.into"))
+            }
+            guard into != packID else {
+                throw LedgerError(.malformed, "a pack cannot be repurposed into itself", at: ErrorLocation(field: "data.into"))
+            }
+            if try state.pack(into) != nil {
+                throw LedgerError(.conflict, "pack \(into) already exists; repurposing must name a new pack id", at: ErrorLocation(field: "data.into"))
+            }
+            after.repurposedInto = into
+        case .collected:
+            try reader.allowOnly(["site"])
+            _ = try reader.string("site")
+            after.custodian = party.id
+        case .transferred:
+            try reader.allowOnly(["to"])
+            guard before.custodian == party.id else {
+                throw LedgerError(.missingRole, "only the current custodian (\(before.custodian)) may transfer pack \(packID)", at: ErrorLocation(field: "actor"))
+            }
+            let to = try reader.requiredString("to", max: 64)
+            guard try state.party(to) != nil else {
+                throw LedgerError(.unknownParty, "data.to \"\(to)\" is not a registered party", at: ErrorLocation(field: "data.to"))
+            }
+            guard to != before.custodian else {
+                throw LedgerError(.forbiddenTransition, "\(to) already holds pack \(packID)", at: ErrorLocation(field: "data.to"))
+            }
+            after.custodian = to
+        case .intake:
+            try reader.allowOnly(["mass_kg"])
+            _ = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
+            after.custodian = party.id
+        case .recovered:
+            try reader.allowOnly(["input_kg", "recycled_output_kg", "recovered_kg"])
+            let input = try reader.requiredNumber("input_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
+            _ = try reader.requiredNumber("recycled_output_kg", min: 0, max: input)
+            guard let recovered = try reader.materialMap("recovered_kg", allowed: nil, max: input) else {
+                throw LedgerError(.malformed, "recovered requires data.recovered_kg", at: ErrorLocation(field: "data.recovered_kg"))
+            }
+            guard recovered.values.reduce(0, +) <= input else {
+                throw LedgerError(.outOfRange, "data.recovered_kg adds up to more than data.input_kg", at: ErrorLocation(field: "data.recovered_kg"))
+            }
+        case .produced, .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked:
+            throw LedgerError(.malformed, "\(event.kind.rawValue) is not handled here")
+        }
+        var effects = Effects()
+        effects.packs = [after]
+        return effects
+    }
+
+    static func judgeProduced(_ event: Event, party: PartyState, reader: DataReader, seq: UInt64, state: some LedgerStateView) throws(LedgerError) -> Effects {
+        let packID = event.pack ?? ""
+        try reader.allowOnly(["category", "chemistry", "mass_kg", "energy_kwh", "materials_kg", "recycled_share", "plant", "model", "producer", "derived_from"])
+        let category = try reader.oneOf("category", DataLimits.categories)
+        let chemistry = try reader.oneOf("chemistry", DataLimits.chemistries)
+        let mass = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
+        let energy = try reader.requiredNumber("energy_kwh", min: 0, max: DataLimits.maxEnergyKwh)
+        if let materials = try reader.materialMap("materials_kg", allowed: DataLimits.materials, max: mass) {
+            guard materials.values.reduce(0, +) <= mass else {
+                throw LedgerError(.outOfRange, "data.materials_kg adds up to more than data.mass_kg", at: ErrorLocation(field: "data.materials_kg"))
+            }
+        }
+        _ = try reader.materialMap("recycled_share", allowed: DataLimits.recycledShareMaterials, max: 1)
+        _ = try reader.string("plant")
+        _ = try reader.string("model")
+        let producer = try reader.string("producer", max: 64) ?? party.id
+        if producer != party.id, try state.party(producer) == nil {
+            throw LedgerError(.unknownParty, "data.producer \"\(producer)\" is not a registered party", at: ErrorLocation(field: "data.producer"))
+        }
+        let derived = try reader.stringList("derived_from", maxCount: DataLimits.maxDerivedFrom, validate: Identifiers.isPackID, what: "pack id") ?? []
+        if !party.roles.contains(.manufacturer), derived.isEmpty {
+            throw LedgerError(.malformed, "a repurposer's produced event is a second-life pack and requires data.derived_from", at: ErrorLocation(field: "data.derived_from"))
+        }
+        for (i, original) in derived.enumerated() {
+            guard let p = try state.pack(original), p.status == .repurposed, p.repurposedInto == packID else {
+                throw LedgerError(.forbiddenTransition, "data.derived_from names \(original), which was not repurposed into \(packID)", at: ErrorLocation(field: "data.derived_from[\(i)]"))
+            }
+        }
+        var effects = Effects()
+        effects.packs = [PackState(pack: packID, status: .new, custodian: party.id, producer: producer, category: category,
+                                   chemistry: chemistry, massKg: mass, energyKwh: energy, producedSeq: seq, lastSeq: seq,
+                                   lastAt: event.at, placedAt: nil, placedMarket: nil, repurposedInto: nil, derivedFrom: derived)]
+        return effects
+    }
+
+    static func checkMarket(_ market: String) throws(LedgerError) {
+        guard market.utf8.count == 2, market.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
+            throw LedgerError(.malformed, "market \"\(market)\" is not an ISO 3166-1 alpha-2 code (two capital letters)", at: ErrorLocation(field: "data.market"))
+        }
+    }
+
+    /// ISO 3779: 17 characters from digits and capital letters other than I, O and Q.
+    static func checkVIN(_ vin: String) throws(LedgerError) {
+        let ok = vin.utf8.count == 17 && vin.utf8.allSatisfy {
+            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90 && $0 != 73 && $0 != 79 && $0 != 81)
+        }
+        guard ok else {
+            throw LedgerError(.malformed, "vin \"\(vin)\" is not 17 characters of 0-9 and A-Z without I, O, Q", at: ErrorLocation(field: "data.vin"))
+        }
+    }
+}

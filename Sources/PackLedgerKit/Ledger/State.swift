@@ -1,0 +1,138 @@
+/// A registered party as of some point in the log.
+public struct PartyState: Sendable, Equatable {
+    /// The party id.
+    public var id: String
+    /// Display name.
+    public var name: String
+    /// Roles, sorted.
+    public var roles: [Role]
+    /// Start of a recycler's or repurposer's authorization, if granted.
+    public var authorizedFrom: Timestamp?
+    /// End (exclusive) of that authorization.
+    public var authorizedUntil: Timestamp?
+    /// The entry that registered the party.
+    public var registeredSeq: UInt64
+}
+
+/// A key and its validity window `[validFrom, validUntil)`.
+public struct KeyState: Sendable, Equatable {
+    /// 16-hex key id.
+    public var keyID: String
+    /// The owning party id, or `operator`.
+    public var party: String
+    /// The key itself.
+    public var publicKey: Ed25519PublicKey
+    /// First instant at which signatures are accepted.
+    public var validFrom: Timestamp
+    /// First instant at which they are no longer accepted, once revoked.
+    public var validUntil: Timestamp?
+    /// The entry that added the key.
+    public var addedSeq: UInt64
+    /// The entry that revoked it.
+    public var revokedSeq: UInt64?
+
+    /// Whether an event happening at `t` may be signed with this key.
+    public func isValid(at t: Timestamp) -> Bool {
+        guard validFrom <= t else { return false }
+        if let validUntil { return t < validUntil }
+        return true
+    }
+}
+
+/// A pack's current state, derived from its events.
+public struct PackState: Sendable, Equatable {
+    /// The pack id.
+    public var pack: String
+    /// Lifecycle status.
+    public var status: PackStatus
+    /// The party holding it now.
+    public var custodian: String
+    /// The party responsible under EPR.
+    public var producer: String
+    /// Battery category.
+    public var category: String
+    /// Chemistry.
+    public var chemistry: String
+    /// Declared mass.
+    public var massKg: Double
+    /// Declared energy.
+    public var energyKwh: Double
+    /// The `produced` entry.
+    public var producedSeq: UInt64
+    /// The latest entry about this pack.
+    public var lastSeq: UInt64
+    /// `at` of the latest event: later events may not go back before it.
+    public var lastAt: Timestamp
+    /// Placing on the market: the first `sold` or `installed`.
+    public var placedAt: Timestamp?
+    /// Market of that placing, when stated.
+    public var placedMarket: String?
+    /// The second-life pack this one was repurposed into.
+    public var repurposedInto: String?
+    /// The packs this one was made from.
+    public var derivedFrom: [String]
+}
+
+/// What the ledger knows of an event id.
+public struct EventRecord: Sendable, Equatable {
+    /// The entry holding the event.
+    public var seq: UInt64
+    /// SHA-256 of its event bytes.
+    public var eventHash: Digest
+}
+
+/// The state changes one accepted entry causes; applied by whichever store replays it.
+public struct Effects: Sendable {
+    /// Parties created or changed.
+    public var parties: [PartyState] = []
+    /// Keys created or changed.
+    public var keys: [KeyState] = []
+    /// Packs created or changed.
+    public var packs: [PackState] = []
+    /// Set by `ledger.init`.
+    public var origin: String?
+}
+
+/// Read access to the state the rules consult. Two implementations: SQLite projections
+/// when appending, in-memory maps when `verify` replays the log from nothing.
+public protocol LedgerStateView: AnyObject {
+    /// A registered party.
+    func party(_ id: String) throws(LedgerError) -> PartyState?
+    /// A key by id.
+    func key(_ keyID: String) throws(LedgerError) -> KeyState?
+    /// A pack.
+    func pack(_ id: String) throws(LedgerError) -> PackState?
+    /// An event id (lowercase) already in the log.
+    func eventRecord(_ eventKey: String) throws(LedgerError) -> EventRecord?
+}
+
+/// In-memory state, built by replaying entries.
+public final class MemoryState: LedgerStateView {
+    var parties: [String: PartyState] = [:]
+    var keys: [String: KeyState] = [:]
+    var packs: [String: PackState] = [:]
+    var events: [String: EventRecord] = [:]
+    /// The ledger origin, once `ledger.init` is replayed.
+    public private(set) var origin: String?
+
+    /// An empty state.
+    public init() {}
+
+    /// See `LedgerStateView`.
+    public func party(_ id: String) -> PartyState? { parties[id] }
+    /// See `LedgerStateView`.
+    public func key(_ keyID: String) -> KeyState? { keys[keyID] }
+    /// See `LedgerStateView`.
+    public func pack(_ id: String) -> PackState? { packs[id] }
+    /// See `LedgerStateView`.
+    public func eventRecord(_ eventKey: String) -> EventRecord? { events[eventKey] }
+
+    /// Records an accepted entry's effects.
+    public func apply(_ effects: Effects, event: Event, record: EventRecord) {
+        for p in effects.parties { parties[p.id] = p }
+        for k in effects.keys { keys[k.keyID] = k }
+        for p in effects.packs { packs[p.pack] = p }
+        if let origin = effects.origin { self.origin = origin }
+        events[event.eventKey] = record
+    }
+}

@@ -1,0 +1,177 @@
+/// Syntax of identifiers (PRODUCT.md §2).
+public enum Identifiers {
+    /// The reserved actor name under which the operator signs registry entries.
+    public static let operatorID = "operator"
+
+    /// `[a-z0-9][a-z0-9._-]{0,63}`.
+    public static func isPartyID(_ s: String) -> Bool {
+        let c = Array(s.utf8)
+        guard (1...64).contains(c.count), isLowerAlnum(c[0]) else { return false }
+        return c.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    /// 1–64 characters of `[A-Za-z0-9:._/-]`.
+    public static func isPackID(_ s: String) -> Bool {
+        let c = Array(s.utf8)
+        guard (1...64).contains(c.count) else { return false }
+        return c.allSatisfy {
+            isLowerAlnum($0) || ($0 >= 65 && $0 <= 90) || $0 == 58 || $0 == 46 || $0 == 95 || $0 == 47 || $0 == 45
+        }
+    }
+
+    /// A UUID in the 8-4-4-4-12 hex form, either case.
+    public static func isUUID(_ s: String) -> Bool {
+        let c = Array(s.utf8)
+        guard c.count == 36 else { return false }
+        for (i, ch) in c.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard ch == UInt8(ascii: "-") else { return false }
+            } else {
+                let hex = (ch >= 48 && ch <= 57) || (ch >= 97 && ch <= 102) || (ch >= 65 && ch <= 70)
+                guard hex else { return false }
+            }
+        }
+        return true
+    }
+
+    private static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 122) }
+}
+
+/// A statement by one actor: the JSON object it signs, validated for shape.
+///
+/// The object is kept as parsed; its canonical bytes (RFC 8785) are what the actor signs and
+/// what the entry stores, so no second serialisation ever decides what was signed.
+public struct Event: Sendable {
+    /// The actor's UUID for this statement; makes submissions idempotent.
+    public let eventID: String
+    /// What happened.
+    public let kind: EventKind
+    /// The pack concerned, for pack events.
+    public let pack: String?
+    /// The party concerned, for registry events.
+    public let party: String?
+    /// Who states it.
+    public let actor: String
+    /// When it happened.
+    public let at: Timestamp
+    /// Kind-specific fields (always an object).
+    public let data: [String: JSONValue]
+    /// The whole object.
+    public let json: JSONValue
+
+    /// The envelope fields; anything else at the top level is rejected because it would be
+    /// signed yet invisible to the rules.
+    static let envelopeKeys: Set<String> = ["event_id", "kind", "pack", "party", "actor", "at", "data"]
+
+    /// Validates the envelope of a parsed event object.
+    public init(json: JSONValue) throws(LedgerError) {
+        guard let object = json.objectValue else {
+            throw LedgerError(.malformed, "an event must be a JSON object")
+        }
+        for key in object.keys.sorted() where !Event.envelopeKeys.contains(key) {
+            throw LedgerError(.malformed, "unknown top-level field \"\(key)\"", at: ErrorLocation(field: key))
+        }
+        func string(_ key: String) throws(LedgerError) -> String {
+            guard let value = object[key] else {
+                throw LedgerError(.malformed, "missing field \"\(key)\"", at: ErrorLocation(field: key))
+            }
+            guard let s = value.stringValue else {
+                throw LedgerError(.malformed, "\"\(key)\" must be a string", at: ErrorLocation(field: key))
+            }
+            return s
+        }
+        let eventID = try string("event_id")
+        guard Identifiers.isUUID(eventID) else {
+            throw LedgerError(.malformed, "event_id \"\(eventID)\" is not a UUID", at: ErrorLocation(field: "event_id"))
+        }
+        let kindText = try string("kind")
+        guard let kind = EventKind(rawValue: kindText) else {
+            throw LedgerError(.malformed, "unknown kind \"\(kindText)\"", at: ErrorLocation(field: "kind"))
+        }
+        let actor = try string("actor")
+        guard Identifiers.isPartyID(actor) else {
+            throw LedgerError(.malformed, "actor \"\(actor)\" is not a valid party id", at: ErrorLocation(field: "actor"))
+        }
+        let atText = try string("at")
+        guard let at = Timestamp(rfc3339: atText) else {
+            throw LedgerError(.malformed, "at \"\(atText)\" is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.f]Z or ±HH:MM, years \(Timestamp.yearRange.lowerBound)–\(Timestamp.yearRange.upperBound))", at: ErrorLocation(field: "at"))
+        }
+        guard let dataValue = object["data"] else {
+            throw LedgerError(.malformed, "missing field \"data\"", at: ErrorLocation(field: "data"))
+        }
+        guard let data = dataValue.objectValue else {
+            throw LedgerError(.malformed, "\"data\" must be an object", at: ErrorLocation(field: "data"))
+        }
+        var pack: String?
+        var party: String?
+        if kind.isRegistry {
+            guard object["pack"] == nil else {
+                throw LedgerError(.malformed, "a \(kind.rawValue) entry has no \"pack\"", at: ErrorLocation(field: "pack"))
+            }
+            let p = try string("party")
+            guard Identifiers.isPartyID(p) else {
+                throw LedgerError(.malformed, "party \"\(p)\" is not a valid party id", at: ErrorLocation(field: "party"))
+            }
+            party = p
+        } else {
+            guard object["party"] == nil else {
+                throw LedgerError(.malformed, "a \(kind.rawValue) event has no \"party\"", at: ErrorLocation(field: "party"))
+            }
+            let p = try string("pack")
+            guard Identifiers.isPackID(p) else {
+                throw LedgerError(.malformed, "pack \"\(p)\" is not a valid pack id (1–64 of A-Z a-z 0-9 : . _ / -)", at: ErrorLocation(field: "pack"))
+            }
+            pack = p
+        }
+        self.eventID = eventID
+        self.kind = kind
+        self.pack = pack
+        self.party = party
+        self.actor = actor
+        self.at = at
+        self.data = data
+        self.json = json
+    }
+
+    /// The RFC 8785 bytes of the object: what is signed and stored.
+    public var canonicalBytes: [UInt8] { CanonicalJSON.encode(json) }
+
+    /// The lowercase event id, the key under which idempotency is decided.
+    public var eventKey: String { eventID.lowercased() }
+
+    /// Domain separation for actor signatures, so that an event signature can never be
+    /// mistaken for a checkpoint or other note signature made with the same key.
+    public static let signingContext: [UInt8] = Array("packledger/event/v1\n".utf8)
+
+    /// The exact message an actor signs for event bytes `bytes`.
+    public static func signedMessage(_ bytes: [UInt8]) -> [UInt8] { signingContext + bytes }
+}
+
+/// Event bytes with the actor's signature: what `record` and `import` hand to the ledger.
+public struct SignedEvent: Sendable {
+    /// The parsed event.
+    public let event: Event
+    /// Its canonical bytes, exactly as signed.
+    public let bytes: [UInt8]
+    /// The signing key's id.
+    public let keyID: String
+    /// The 64-byte Ed25519 signature over `Event.signedMessage(bytes)`.
+    public let signature: [UInt8]
+
+    /// Canonicalises `event` and signs it with `key`.
+    public init(signing event: Event, with key: Ed25519PrivateKey) throws(LedgerError) {
+        let bytes = event.canonicalBytes
+        self.event = event
+        self.bytes = bytes
+        self.keyID = key.publicKey.keyID
+        self.signature = try key.sign(Event.signedMessage(bytes))
+    }
+
+    /// Wraps an already signed event (the signature is checked when it is appended).
+    public init(event: Event, bytes: [UInt8], keyID: String, signature: [UInt8]) {
+        self.event = event
+        self.bytes = bytes
+        self.keyID = keyID
+        self.signature = signature
+    }
+}

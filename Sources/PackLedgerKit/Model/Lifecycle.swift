@@ -1,0 +1,77 @@
+/// The roles a party may hold (PRODUCT.md §2).
+public enum Role: String, CaseIterable, Sendable, Comparable {
+    case manufacturer, oem, distributor, service, dismantler, collector, repurposer, recycler, regulator
+
+    /// Orders roles by name so that stored role lists have one spelling.
+    public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// A pack's lifecycle status (PRODUCT.md §3).
+public enum PackStatus: String, CaseIterable, Sendable {
+    case new
+    case inService = "in-service"
+    case removed
+    case waste
+    case atRecycler = "at-recycler"
+    case recycled
+    case repurposed
+
+    /// Terminal statuses accept no further events for that identifier.
+    public var isTerminal: Bool { self == .recycled || self == .repurposed }
+}
+
+/// Every kind of ledger entry: the pack event kinds of PRODUCT.md §3 and the registry
+/// kinds that the operator signs.
+public enum EventKind: String, CaseIterable, Sendable {
+    case produced, sold, installed, serviced, removed, assessed, reused, repurposed,
+         collected, transferred, intake, recovered
+    /// The first entry of every ledger: origin and operator key.
+    case ledgerInit = "ledger.init"
+    /// A party is registered with its roles and first key.
+    case partyRegistered = "party.registered"
+    /// A party gains a key.
+    case partyKeyAdded = "party.key-added"
+    /// A party's key stops being valid from a given time.
+    case partyKeyRevoked = "party.key-revoked"
+
+    /// Registry kinds concern a party and are signed by the operator.
+    public var isRegistry: Bool {
+        switch self {
+        case .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked: return true
+        default: return false
+        }
+    }
+}
+
+/// One row of the lifecycle table: who may record a kind, from which statuses, and to which.
+public struct LifecycleRule: Sendable {
+    /// Roles allowed to record the kind.
+    public let roles: Set<Role>
+    /// Statuses the pack may be in; nil means the pack must not exist yet.
+    public let from: Set<PackStatus>?
+    /// The status afterwards; nil means unchanged.
+    public let to: PackStatus?
+
+    /// The PRODUCT.md §3 table. `transferred` is further limited to the current custodian,
+    /// which no role can express, so its role set is every role.
+    public static func rule(for kind: EventKind) -> LifecycleRule? {
+        let nonTerminal = Set(PackStatus.allCases.filter { !$0.isTerminal })
+        switch kind {
+        case .produced: return LifecycleRule(roles: [.manufacturer, .repurposer], from: nil, to: .new)
+        case .sold: return LifecycleRule(roles: [.manufacturer, .oem, .distributor], from: [.new], to: .new)
+        case .installed: return LifecycleRule(roles: [.oem, .service, .repurposer], from: [.new], to: .inService)
+        case .serviced: return LifecycleRule(roles: [.oem, .service], from: [.inService], to: .inService)
+        case .removed: return LifecycleRule(roles: [.oem, .service, .dismantler], from: [.inService], to: .removed)
+        case .assessed:
+            return LifecycleRule(roles: [.service, .dismantler, .repurposer, .recycler], from: [.new, .removed, .waste], to: nil)
+        case .reused: return LifecycleRule(roles: [.service, .repurposer], from: [.removed], to: .new)
+        case .repurposed: return LifecycleRule(roles: [.repurposer], from: [.removed, .waste], to: .repurposed)
+        case .collected:
+            return LifecycleRule(roles: [.collector, .dismantler, .oem, .service, .recycler], from: [.removed, .inService], to: .waste)
+        case .transferred: return LifecycleRule(roles: Set(Role.allCases), from: nonTerminal, to: nil)
+        case .intake: return LifecycleRule(roles: [.recycler], from: [.waste, .removed], to: .atRecycler)
+        case .recovered: return LifecycleRule(roles: [.recycler], from: [.atRecycler], to: .recycled)
+        case .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked: return nil
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import CSQLite
+
+/// A thin owner of one `sqlite3` connection, in the manner of GRDB's low-level API:
+/// prepared statements, explicit transactions, every failure turned into a `LedgerError`.
+///
+/// Not thread-safe; each process or thread opens its own connection.
+public final class Database {
+    let handle: OpaquePointer
+    /// The file path.
+    public let path: String
+
+    /// Opens (or, with `create`, creates) the database at `path`.
+    public init(path: String, readOnly: Bool = false, create: Bool = false) throws(LedgerError) {
+        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create { flags |= SQLITE_OPEN_CREATE }
+        flags |= SQLITE_OPEN_NOMUTEX
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw LedgerError(.storage, "cannot open ledger \(path): \(message)", at: ErrorLocation(file: path))
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// The last error message of this connection.
+    var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    func error(_ what: String) -> LedgerError {
+        LedgerError(.storage, "\(what): \(errorMessage)", at: ErrorLocation(file: path))
+    }
+
+    /// Runs one or more SQL statements that return no rows.
+    public func execute(_ sql: String) throws(LedgerError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? errorMessage
+            sqlite3_free(message)
+            throw LedgerError(.storage, text, at: ErrorLocation(file: path))
+        }
+    }
+
+    /// Compiles a statement.
+    public func prepare(_ sql: String) throws(LedgerError) -> Statement {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil) == SQLITE_OK, let stmt else {
+            throw error("cannot prepare \(sql.prefix(60))")
+        }
+        return Statement(stmt, database: self)
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it throws.
+    /// IMMEDIATE takes the write lock up front so that two writers queue on the busy
+    /// timeout instead of deadlocking on a lock upgrade.
+    public func writeTransaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` in a read transaction so that every read sees one snapshot.
+    public func readTransaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    /// Sets the time a writer waits for the lock before giving up with "ledger busy".
+    public func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+
+    /// Reads an integer pragma.
+    public func pragmaInt(_ name: String) throws(LedgerError) -> Int64 {
+        let stmt = try prepare("PRAGMA \(name)")
+        guard try stmt.step() else { return 0 }
+        return stmt.int64(0)
+    }
+}
+
+/// A prepared statement. Columns are read by index, binds are 1-based as in SQLite.
+public final class Statement {
+    let handle: OpaquePointer
+    unowned let database: Database
+
+    init(_ handle: OpaquePointer, database: Database) {
+        self.handle = handle
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Clears bindings and resets for another run.
+    @discardableResult
+    public func reset() -> Statement {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        return self
+    }
+
+    /// Binds values in order: Int, Int64, UInt64, Double, String, [UInt8], Bool or nil.
+    @discardableResult
+    public func bind(_ values: (any Sendable)?...) throws(LedgerError) -> Statement {
+        try bind(values: values)
+    }
+
+    /// Binds an array of values in order (see the variadic form).
+    @discardableResult
+    public func bind(values: [(any Sendable)?]) throws(LedgerError) -> Statement {
+        reset()
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case nil: rc = sqlite3_bind_null(handle, index)
+            case let v as Int64: rc = sqlite3_bind_int64(handle, index, v)
+            case let v as Int: rc = sqlite3_bind_int64(handle, index, Int64(v))
+            case let v as UInt64: rc = sqlite3_bind_int64(handle, index, Int64(bitPattern: v))
+            case let v as Bool: rc = sqlite3_bind_int64(handle, index, v ? 1 : 0)
+            case let v as Double: rc = sqlite3_bind_double(handle, index, v)
+            case let v as String: rc = sqlite3_bind_text(handle, index, v, -1, packledger_sqlite_transient())
+            case let v as [UInt8]:
+                rc = v.withUnsafeBytes {
+                    sqlite3_bind_blob(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), packledger_sqlite_transient())
+                }
+            default:
+                throw LedgerError(.storage, "unsupported bind type \(type(of: value))")
+            }
+            guard rc == SQLITE_OK else { throw database.error("cannot bind parameter \(index)") }
+        }
+        return self
+    }
+
+    /// Advances; true when a row is available. Busy and locked become "ledger busy".
+    public func step() throws(LedgerError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let primary = rc & 0xff
+            if primary == SQLITE_BUSY || primary == SQLITE_LOCKED {
+                throw LedgerError(.storage, "ledger busy: another process holds the write lock; try again", at: ErrorLocation(file: database.path))
+            }
+            throw database.error("statement failed")
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run() throws(LedgerError) {
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    /// Whether column `i` is NULL.
+    public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(handle, i) == SQLITE_NULL }
+    /// Column `i` as an integer.
+    public func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(handle, i) }
+    /// Column `i` as a double.
+    public func double(_ i: Int32) -> Double { sqlite3_column_double(handle, i) }
+    /// Column `i` as text (nil when NULL).
+    public func text(_ i: Int32) -> String? {
+        guard let p = sqlite3_column_text(handle, i) else { return nil }
+        let n = Int(sqlite3_column_bytes(handle, i))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+    /// Column `i` as bytes (empty when NULL).
+    public func blob(_ i: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(handle, i))
+        guard n > 0, let p = sqlite3_column_blob(handle, i) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import PackLedgerKit
+
+@Suite("Formats: schema copy, entry bytes, timestamps")
+struct FormatTests {
+    @Test func embeddedSchemaEqualsSchemaFile() throws {
+        let file = try String(contentsOf: repositoryRoot.appendingPathComponent("Schema/ledger.sql"), encoding: .utf8)
+        #expect(LedgerSchema.sql == file)
+    }
+
+    /// Pins the entry layout of Schema/FORMAT.md §3 with fixed inputs: any change to the bytes,
+    /// the hash or the signature means the format changed and every existing ledger breaks.
+    @Test func entryKnownAnswer() throws {
+        let key = try Ed25519PrivateKey(seed: try #require(Hex.decode(CryptoTests.rfc8032Seed)))
+        let event = try Event(json: JSONParser.parse(#"{"pack":"PACK-1","kind":"sold","actor":"maker","at":"2024-02-01T08:00:00Z","event_id":"00000000-0000-4000-8000-000000000001","data":{"market":"DE"}}"#))
+        let eventBytes = event.canonicalBytes
+        #expect(String(decoding: eventBytes, as: UTF8.self) == #"{"actor":"maker","at":"2024-02-01T08:00:00Z","data":{"market":"DE"},"event_id":"00000000-0000-4000-8000-000000000001","kind":"sold","pack":"PACK-1"}"#)
+        let signed = try SignedEvent(signing: event, with: key)
+        let recorded = try #require(Timestamp(rfc3339: "2024-02-02T09:10:11.123456Z"))
+        let prev = try #require(Digest(Hex.decode("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d") ?? []))
+        let entry = Entry(seq: 7, recordedAt: recorded, prev: prev, keyID: signed.keyID, signature: signed.signature, eventBytes: eventBytes)
+        let expectedHeader = "packledger/entry/v1\nseq 7\ntime 2024-02-02T09:10:11.123456Z\nprev 6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d\nkey \(key.publicKey.keyID)\nsig \(Base64.encode(signed.signature))\n\n"
+        #expect(entry.bytes == Array(expectedHeader.utf8) + eventBytes)
+        #expect(key.publicKey.keyID == Hex.encode(Array(SHA256.hash(key.publicKey.raw).bytes.prefix(8))))
+        #expect(entry.hash == SHA256.hash([0], entry.bytes))
+        #expect(key.publicKey.isValidSignature(signed.signature, for: Array("packledger/event/v1\n".utf8) + eventBytes))
+        // Round trip.
+        let decoded = try Entry(decoding: entry.bytes)
+        #expect(decoded.seq == 7 && decoded.recordedAt == recorded && decoded.prev == prev)
+        #expect(decoded.eventBytes == eventBytes && decoded.signature == signed.signature && decoded.hash == entry.hash)
+    }
+
+    @Test(arguments: [
+        ("packledger/entry/v2\n", "first line"),
+        ("packledger/entry/v1\nseq 07\n", "sequence"),
+        ("packledger/entry/v1\nseq 7\ntime 2024-02-02T09:10:11Z\n", "record time"),
+    ])
+    func malformedEntryHeaders(prefix: String, what: String) {
+        let error = #expect(throws: LedgerError.self) { try Entry(decoding: Array((prefix + "x\nx\nx\nx\nx\nx\n\n{}").utf8)) }
+        #expect(error?.code == .integrity)
+    }
+
+    @Test func truncatedEntryIsRejected() {
+        #expect(throws: LedgerError.self) { try Entry(decoding: Array("packledger/entry/v1\nseq 1\n".utf8)) }
+        #expect(throws: LedgerError.self) { try Entry(decoding: []) }
+    }
+
+    @Test(arguments: [
+        ("2024-02-29T12:00:00Z", 1_709_208_000_000_000_000 as Int64),
+        ("2024-02-29T13:30:00+01:30", 1_709_208_000_000_000_000),
+        ("1970-01-01T00:00:00.000000001Z", 1),
+        ("2026-05-04T09:30:00.5-00:00", 1_777_887_000_500_000_000),
+    ])
+    func timestampsParse(text: String, nanos: Int64) throws {
+        #expect(try #require(Timestamp(rfc3339: text)).nanoseconds == nanos)
+    }
+
+    @Test(arguments: ["2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:00:60Z",
+                      "2024-01-01 00:00:00Z", "2024-01-01T00:00:00", "2024-01-01t00:00:00z", "1969-12-31T23:59:59Z",
+                      "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00.1234567890Z", "2024-01-01T00:00:00+25:00", "", "now"])
+    func timestampsRejected(text: String) {
+        #expect(Timestamp(rfc3339: text) == nil)
+    }
+
+    @Test func timestampFormatting() throws {
+        let t = try #require(Timestamp(rfc3339: "2024-02-29T13:30:00.25+01:30"))
+        #expect(t.rfc3339 == "2024-02-29T12:00:00.25Z")
+        #expect(t.rfc3339Micros == "2024-02-29T12:00:00.250000Z")
+        #expect(Timestamp(dateOrTime: "2024-12-31")?.rfc3339 == "2024-12-31T00:00:00Z")
+    }
+
+    @Test func eventEnvelopeIsStrict() throws {
+        let base = #"{"actor":"maker","at":"2024-02-01T08:00:00Z","data":{},"event_id":"00000000-0000-4000-8000-000000000001","kind":"sold","pack":"P""#
+        #expect(throws: Never.self) { try Event(json: JSONParser.parse(base + "}")) }
+        for (extra, field) in [(#","extra":1"#, "extra"), (#","party":"x""#, "party")] {
+            let error = #expect(throws: LedgerError.self) { try Event(json: JSONParser.parse(base + extra + "}")) }
+            #expect(error?.location.field == field)
+        }
+        let badID = #"{"actor":"maker","at":"2024-02-01T08:00:00Z","data":{},"event_id":"not-a-uuid","kind":"sold","pack":"P"}"#
+        #expect(throws: LedgerError.self) { try Event(json: JSONParser.parse(badID)) }
+        let badPack = #"{"actor":"maker","at":"2024-02-01T08:00:00Z","data":{},"event_id":"00000000-0000-4000-8000-000000000001","kind":"sold","pack":"P Q"}"#
+        #expect(throws: LedgerError.self) { try Event(json: JSONParser.parse(badPack)) }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+@testable import PackLedgerKit
+
+@Suite("Ledger: lifecycle, idempotency, tampering")
+struct LedgerTests {
+    @Test func fullLifecycleVerifies() throws {
+        let world = try World()
+        try world.recycleFully("PACK-1")
+        #expect(try world.ledger.pack("PACK-1")?.status == .recycled)
+        #expect(try world.ledger.pack("PACK-1")?.custodian == "rec")
+        #expect(try world.ledger.pack("PACK-1")?.placedMarket == "DE")
+        // Second life: removed, repurposed into a new pack that is produced from it.
+        try world.record("produced", pack: "PACK-2", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack)
+        try world.record("installed", pack: "PACK-2", actor: "oem", at: "2024-02-10T08:00:00Z", data: ["vin": "WVWZZZ1JZXW000002", "market": "FR"])
+        try world.record("removed", pack: "PACK-2", actor: "dis", at: "2025-01-10T08:00:00Z", data: ["reason": "vehicle-scrapped"])
+        try world.record("repurposed", pack: "PACK-2", actor: "rep", at: "2025-02-10T08:00:00Z", data: ["into": "PACK-2-SL"])
+        try world.record("produced", pack: "PACK-2-SL", actor: "rep", at: "2025-03-10T08:00:00Z", data: [
+            "category": "industrial", "chemistry": "nmc", "mass_kg": 480, "energy_kwh": 60, "derived_from": ["PACK-2"],
+        ])
+        try world.record("installed", pack: "PACK-2-SL", actor: "rep", at: "2025-03-20T08:00:00Z", data: ["asset": "BESS-7 Hamburg"])
+        // Reuse: removed for a swap, back to new, installed again.
+        try world.record("produced", pack: "PACK-3", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack)
+        try world.record("installed", pack: "PACK-3", actor: "oem", at: "2024-02-10T08:00:00Z", data: ["vin": "WVWZZZ1JZXW000003"])
+        try world.record("removed", pack: "PACK-3", actor: "svc", at: "2025-01-10T08:00:00Z", data: ["reason": "swap"])
+        try world.record("reused", pack: "PACK-3", actor: "svc", at: "2025-01-11T08:00:00Z")
+        try world.record("installed", pack: "PACK-3", actor: "svc", at: "2025-01-12T08:00:00Z", data: ["vin": "WVWZZZ1JZXW000004"])
+        #expect(try world.ledger.pack("PACK-2")?.status == .repurposed)
+        #expect(try world.ledger.pack("PACK-2-SL")?.derivedFrom == ["PACK-2"])
+        #expect(try world.ledger.predecessors(of: "PACK-2-SL") == ["PACK-2"])
+        #expect(try world.ledger.pack("PACK-3")?.status == .inService)
+        let report = try Verifier().verify(world.ledger)
+        #expect(report.entries == (try world.ledger.size()))
+        #expect(report.packs == 4)
+        #expect(report.parties == World.parties.count)
+        #expect(report.root == (try world.ledger.info().root))
+        #expect(try world.ledger.history("PACK-1").map(\.event.kind) == [.produced, .sold, .installed, .serviced, .removed, .assessed, .collected, .transferred, .intake, .recovered])
+    }
+
+    @Test func sameEventTwiceIsANoOpAndDifferentContentIsAConflict() throws {
+        let world = try World()
+        let id = "6f1c1a0e-1b7e-4c43-9d1e-2f7f0c1b9a01"
+        let first = try world.record("produced", pack: "P", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack, eventID: id)
+        let size = try world.ledger.size()
+        let again = try world.record("produced", pack: "P", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack, eventID: id)
+        #expect(again.seq == first.seq && !again.isNew)
+        // Upper-case spelling of the same id is the same event id.
+        #expect(throws: LedgerError.self) {
+            try world.record("produced", pack: "P", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack, eventID: id.uppercased())
+        }
+        var changed = World.evPack
+        changed["mass_kg"] = 451
+        let error = #expect(throws: LedgerError.self) {
+            try world.record("produced", pack: "P", actor: "maker", at: "2024-01-10T08:00:00Z", data: changed, eventID: id)
+        }
+        #expect(error?.code == .conflict)
+        #expect(try world.ledger.size() == size)
+    }
+
+    @Test func plainSQLCannotUpdateOrDeleteEntries() throws {
+        let world = try World()
+        let db = try Database(path: world.path)
+        for sql in ["UPDATE entries SET bytes = x'00' WHERE seq = 1", "DELETE FROM entries WHERE seq = 1", "DELETE FROM entries",
+                    "INSERT INTO entries (seq, bytes, prev_hash, hash) VALUES (1, x'00', zeroblob(32), zeroblob(32))",
+                    "INSERT INTO entries (seq, bytes, prev_hash, hash) VALUES (100, x'00', zeroblob(32), zeroblob(32))"] {
+            #expect(throws: LedgerError.self, "\(sql)") { try db.execute(sql) }
+        }
+        _ = try Verifier().verify(world.ledger)
+    }
+
+    /// A small ledger whose triggers were dropped by hand, so tampering is possible.
+    static func tamperable() throws -> World {
+        let world = try World(parties: [("maker", [.manufacturer]), ("oem", [.oem])])
+        try world.record("produced", pack: "P", actor: "maker", at: "2024-01-10T08:00:00Z", data: ["category": "ev", "chemistry": "lfp", "mass_kg": 300, "energy_kwh": 50])
+        try world.record("installed", pack: "P", actor: "oem", at: "2024-02-10T08:00:00Z", data: ["vin": "WVWZZZ1JZXW000001"])
+        try world.ledger.db.execute("DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete; DROP TRIGGER entries_extend_chain; PRAGMA synchronous = OFF;")
+        return world
+    }
+
+    @Test func everySingleByteChangeOfEveryEntryIsFoundAtThatEntry() throws {
+        let world = try Self.tamperable()
+        let db = world.ledger.db
+        let size = try world.ledger.size()
+        var checked = 0
+        for seq in 0..<size {
+            let original = try world.ledger.entry(seq).bytes
+            // Every position, and a flip of a low bit and of the whole byte.
+            for position in 0..<original.count {
+                for mask: UInt8 in [0x01, 0xff] {
+                    var tampered = original
+                    tampered[position] ^= mask
+                    try db.prepare("UPDATE entries SET bytes = ? WHERE seq = ?").bind(tampered, seq).run()
+                    let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
+                    #expect(error?.location.entry == seq, "byte \(position) of entry \(seq)")
+                    checked += 1
+                }
+            }
+            try db.prepare("UPDATE entries SET bytes = ? WHERE seq = ?").bind(original, seq).run()
+        }
+        #expect(checked > 1_000)
+        _ = try Verifier().verify(world.ledger)
+    }
+
+    @Test func changedHashesAndPrevHashesAreFound() throws {
+        let world = try Self.tamperable()
+        let db = world.ledger.db
+        for seq in 0..<(try world.ledger.size()) {
+            for column in ["hash", "prev_hash"] {
+                for position in [0, 13, 31] {
+                    let read = try db.prepare("SELECT \(column) FROM entries WHERE seq = ?").bind(seq)
+                    _ = try read.step()
+                    let original = read.blob(0)
+                    var tampered = original
+                    tampered[position] ^= 0x80
+                    try db.prepare("UPDATE entries SET \(column) = ? WHERE seq = ?").bind(tampered, seq).run()
+                    let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
+                    #expect(error?.location.entry == seq, "\(column) of entry \(seq)")
+                    try db.prepare("UPDATE entries SET \(column) = ? WHERE seq = ?").bind(original, seq).run()
+                }
+            }
+        }
+        _ = try Verifier().verify(world.ledger)
+    }
+
+    @Test func aSignatureReplacedWithAValidOneFromAnotherKeyIsFound() throws {
+        let world = try Self.tamperable()
+        // Re-sign entry 3's event (the maker's produced) with the oem key but keep the maker's key id, recomputing
+        // the entry hash so that only the signature check can notice.
+        let entry = try world.ledger.entry(3)
+        let forged = Entry(seq: 3, recordedAt: entry.recordedAt, prev: entry.prev, keyID: entry.keyID,
+                           signature: try #require(world.keys["oem"]).sign(Event.signedMessage(entry.eventBytes)), eventBytes: entry.eventBytes)
+        try world.ledger.db.prepare("UPDATE entries SET bytes = ?, hash = ? WHERE seq = 3").bind(forged.bytes, forged.hash.bytes).run()
+        let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
+        #expect(error?.location.entry == 3)
+        #expect(error?.code == .badSignature)
+    }
+
+    @Test func deletingAnEntryFromTheMiddleIsFound() throws {
+        let world = try Self.tamperable()
+        try world.ledger.db.execute("DELETE FROM entries WHERE seq = 3")
+        let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
+        #expect(error?.location.entry == 3)
+        #expect(error?.reason.contains("missing") == true)
+    }
+
+    @Test func aRewrittenButConsistentlyRehashedEntryBreaksTheChainOrItsSignature() throws {
+        let world = try Self.tamperable()
+        // Change the record time of entry 3 and recompute its hash: the signature still holds
+        // (it covers the event, not the header) but entry 4's prev no longer matches.
+        let entry = try world.ledger.entry(3)
+        let rewritten = Entry(seq: 3, recordedAt: entry.recordedAt.adding(seconds: 1), prev: entry.prev, keyID: entry.keyID,
+                              signature: entry.signature, eventBytes: entry.eventBytes)
+        try world.ledger.db.prepare("UPDATE entries SET bytes = ?, hash = ? WHERE seq = 3").bind(rewritten.bytes, rewritten.hash.bytes).run()
+        let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
+        #expect(error?.location.entry == 4)
+    }
+
+    @Test func keyValidityWindowsAreEnforced() throws {
+        let world = try World()
+        let makerKey = try #require(world.keys["maker"])
+        _ = try world.registry(.partyKeyRevoked, party: "maker", data: ["key_id": .string(makerKey.publicKey.keyID), "valid_until": "2024-06-01T00:00:00Z"])
+        try world.record("produced", pack: "OLD", actor: "maker", at: "2024-05-31T23:59:59Z", data: World.evPack)
+        let revoked = #expect(throws: LedgerError.self) {
+            try world.record("produced", pack: "NEW", actor: "maker", at: "2024-06-01T00:00:00Z", data: World.evPack)
+        }
+        #expect(revoked?.code == .invalidKey)
+        #expect(revoked?.reason.contains("revoked") == true)
+        let next = try Ed25519PrivateKey.generate()
+        _ = try world.registry(.partyKeyAdded, party: "maker", data: ["key": .string(Base64.encode(next.publicKey.raw)), "valid_from": "2024-07-01T00:00:00Z"])
+        let early = #expect(throws: LedgerError.self) {
+            try world.record("produced", pack: "NEW", actor: "maker", at: "2024-06-15T00:00:00Z", data: World.evPack, key: next)
+        }
+        #expect(early?.reason.contains("not yet valid") == true)
+        try world.record("produced", pack: "NEW", actor: "maker", at: "2024-07-01T00:00:00Z", data: World.evPack, key: next)
+        _ = try Verifier().verify(world.ledger)
+    }
+
+    @Test func derivedFromMustNameAPackRepurposedIntoThisOne() throws {
+        let world = try World()
+        try world.record("produced", pack: "A", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack)
+        let error = #expect(throws: LedgerError.self) {
+            try world.record("produced", pack: "B", actor: "rep", at: "2024-03-10T08:00:00Z", data: [
+                "category": "industrial", "chemistry": "nmc", "mass_kg": 480, "energy_kwh": 60, "derived_from": ["A"],
+            ])
+        }
+        #expect(error?.code == .forbiddenTransition)
+        #expect(error?.location.field == "data.derived_from[0]")
+    }
+}
