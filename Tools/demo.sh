@@ -82,8 +82,8 @@ rec intake    $P metalback 2025-09-20T08:00:00Z '{"mass_kg":309.5}'
 
 say "idempotent resubmission: the same event id twice writes one entry"
 id=3f2b6a0e-9c41-4d7e-8f15-0a1b2c3d4e5f
-pl record assessed --pack PACK-EV-0003 --actor quickfix --key quickfix.key --at 2024-12-01T08:00:00Z --event-id $id --data '{"soh_pct":88,"grade":"reuse"}'
-pl record assessed --pack PACK-EV-0003 --actor quickfix --key quickfix.key --at 2024-12-01T08:00:00Z --event-id $id --data '{"soh_pct":88,"grade":"reuse"}'
+pl record serviced --pack PACK-EV-0003 --actor quickfix --key quickfix.key --at 2024-12-01T08:00:00Z --event-id $id --data '{"work":"annual inspection"}'
+pl record serviced --pack PACK-EV-0003 --actor quickfix --key quickfix.key --at 2024-12-01T08:00:00Z --event-id $id --data '{"work":"annual inspection"}'
 
 say "a forbidden event is rejected and nothing is written"
 if pl record intake --pack PACK-EV-0003 --actor metalback --key metalback.key --at 2025-01-01T00:00:00Z --data '{"mass_kg":480}'; then

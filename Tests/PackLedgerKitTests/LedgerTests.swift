@@ -146,13 +146,18 @@ struct LedgerTests {
     @Test func aRewrittenButConsistentlyRehashedEntryBreaksTheChainOrItsSignature() throws {
         let world = try Self.tamperable()
         // Change the record time of entry 3 and recompute its hash: the signature still holds
-        // (it covers the event, not the header) but entry 4's prev no longer matches.
+        // (it covers the event, not the header) but entry 4's prev no longer matches. The new
+        // time is a neighbour's, so record times stay in order and only the chain can tell.
         let entry = try world.ledger.entry(3)
-        let rewritten = Entry(seq: 3, recordedAt: entry.recordedAt.adding(seconds: 1), prev: entry.prev, keyID: entry.keyID,
+        var newTime = try world.ledger.entry(2).recordedAt
+        if newTime == entry.recordedAt { newTime = try world.ledger.entry(4).recordedAt }
+        try #require(newTime != entry.recordedAt)
+        let rewritten = Entry(seq: 3, recordedAt: newTime, prev: entry.prev, keyID: entry.keyID,
                               signature: entry.signature, eventBytes: entry.eventBytes)
         try world.ledger.db.prepare("UPDATE entries SET bytes = ?, hash = ? WHERE seq = 3").bind(rewritten.bytes, rewritten.hash.bytes).run()
         let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
         #expect(error?.location.entry == 4)
+        #expect(error?.reason.contains("the chain is broken") == true)
     }
 
     @Test func keyValidityWindowsAreEnforced() throws {
