@@ -89,3 +89,43 @@ CREATE TABLE keys (
     revoked_seq     INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX keys_by_party ON keys(party);
+
+-- Interior nodes of the RFC 6962 Merkle tree over the entry hashes, written as soon as they
+-- are complete: (level, idx) is the root of leaves [idx * 2^level, (idx + 1) * 2^level).
+-- Level 0 is entries.hash. Any root or proof needs O(log n) of these rows.
+CREATE TABLE tree (
+    level  INTEGER NOT NULL,
+    idx    INTEGER NOT NULL,
+    hash   BLOB    NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
+CREATE TRIGGER tree_no_update BEFORE UPDATE ON tree
+BEGIN
+    SELECT RAISE(ABORT, 'packledger: tree nodes cannot be updated');
+END;
+
+CREATE TRIGGER tree_no_delete BEFORE DELETE ON tree
+BEGIN
+    SELECT RAISE(ABORT, 'packledger: tree nodes cannot be deleted');
+END;
+
+-- Checkpoints the operator signed: C2SP signed notes over (origin, size, root).
+CREATE TABLE checkpoints (
+    id         INTEGER PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    root       BLOB    NOT NULL,
+    note       BLOB    NOT NULL,            -- the note exactly as signed
+    signed_ns  INTEGER NOT NULL
+);
+CREATE INDEX checkpoints_by_size ON checkpoints(size);
+
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'packledger: checkpoints cannot be updated');
+END;
+
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'packledger: checkpoints cannot be deleted');
+END;

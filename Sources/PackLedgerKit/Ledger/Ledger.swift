@@ -35,6 +35,7 @@ public final class Ledger {
     /// The SQLite connection.
     public let db: Database
     let state: SQLState
+    let tree: TreeStore
 
     /// How long a writer waits for another writer before "ledger busy".
     public static let busyTimeoutMilliseconds: Int32 = 10_000
@@ -56,6 +57,7 @@ public final class Ledger {
         }
         self.db = db
         self.state = try SQLState(db: db)
+        self.tree = try TreeStore(db: db)
     }
 
     static func configure(_ db: Database) throws(LedgerError) {
@@ -116,6 +118,7 @@ public final class Ledger {
     /// The append step, for callers that batch several events in one transaction.
     func appendInTransaction(_ signed: SignedEvent) throws(LedgerError) -> AppendResult {
         let head = try head()
+        try tree.prepareFrontier(size: head.size, tip: head.hash)
         // Record times never go backwards, even if the wall clock does.
         let now = Timestamp.now()
         let recordedAt = max(now, head.recordedAt ?? now)
@@ -126,6 +129,7 @@ public final class Ledger {
             let entry = Entry(seq: head.size, recordedAt: recordedAt, prev: head.hash, keyID: signed.keyID,
                               signature: signed.signature, eventBytes: signed.bytes)
             try state.append(entry, event: signed.event, effects: effects)
+            try tree.append(leaf: entry.hash, seq: entry.seq)
             return AppendResult(seq: entry.seq, isNew: true)
         }
     }
@@ -169,15 +173,8 @@ public final class Ledger {
             let keys = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE party = ? AND valid_until_ns IS NULL ORDER BY added_seq DESC LIMIT 1").bind(Identifiers.operatorID)
             guard try keys.step() else { throw LedgerError(.integrity, "the ledger has no operator key") }
             let operatorKey = try SQLState.keyRow(keys).publicKey
-            var acc = Merkle.RootAccumulator()
-            var last = Digest.zero
-            let s = try db.prepare("SELECT hash FROM entries ORDER BY seq")
-            while try s.step() {
-                guard let h = Digest(s.blob(0)) else { throw LedgerError(.integrity, "an entry hash is not 32 bytes") }
-                acc.append(h)
-                last = h
-            }
-            return LedgerInfo(origin: origin, size: acc.count, root: acc.root, headHash: last, operatorKey: operatorKey)
+            let head = try head()
+            return LedgerInfo(origin: origin, size: head.size, root: try tree.root(size: head.size), headHash: head.hash, operatorKey: operatorKey)
         }
     }
 
@@ -235,4 +232,80 @@ public final class Ledger {
 
     /// A registered party.
     public func party(_ id: String) throws(LedgerError) -> PartyState? { try state.party(id) }
+
+    // MARK: Merkle tree and checkpoints
+
+    /// The RFC 6962 root of the first `size` entries, from O(log n) stored nodes.
+    public func root(size: UInt64) throws(LedgerError) -> Digest { try tree.root(size: size) }
+
+    /// The inclusion proof of entry `seq` in the tree of `size` entries.
+    public func inclusionProof(seq: UInt64, size: UInt64) throws(LedgerError) -> [Digest] {
+        try tree.inclusionProof(index: seq, size: size)
+    }
+
+    /// The consistency proof from `oldSize` to `newSize` entries.
+    public func consistencyProof(oldSize: UInt64, newSize: UInt64) throws(LedgerError) -> [Digest] {
+        let size = try self.size()
+        guard newSize <= size else {
+            throw LedgerError(.usage, "the ledger has \(size) entries, fewer than \(newSize)")
+        }
+        return try tree.consistencyProof(oldSize: oldSize, newSize: newSize)
+    }
+
+    /// The operator's current note verifier key: name = origin, type Ed25519.
+    public func logKey() throws(LedgerError) -> NoteVerifierKey {
+        let info = try info()
+        return NoteVerifierKey(name: info.origin, type: .ed25519, key: info.operatorKey)
+    }
+
+    /// Signs a checkpoint over every committed entry and stores it.
+    ///
+    /// Entries are committed with `synchronous = FULL` before this transaction begins, so the
+    /// tree it signs is durable; BEGIN IMMEDIATE keeps an append from slipping in between
+    /// reading the size and storing the note.
+    public func checkpoint(signingWith key: Ed25519PrivateKey) throws(LedgerError) -> StoredCheckpoint {
+        try db.writeTransaction { () throws(LedgerError) -> StoredCheckpoint in
+            let logKey = try logKey()
+            guard logKey.key == key.publicKey else {
+                throw LedgerError(.invalidKey, "key \(key.publicKey.keyID) is not the ledger's operator key \(logKey.key.keyID)")
+            }
+            let head = try head()
+            let checkpoint = Checkpoint(origin: logKey.name, size: head.size, root: try tree.root(size: head.size))
+            let note = Note(text: checkpoint.text, signatures: [try Note.sign(text: checkpoint.text, name: logKey.name, key: key)])
+            let now = Timestamp.now()
+            try db.prepare("INSERT INTO checkpoints (size, root, note, signed_ns) VALUES (?, ?, ?, ?)")
+                .bind(checkpoint.size, checkpoint.root.bytes, note.bytes, now.nanoseconds).run()
+            return StoredCheckpoint(checkpoint: checkpoint, note: note.bytes, signedAt: now)
+        }
+    }
+
+    /// Stored checkpoints, oldest first.
+    public func checkpoints() throws(LedgerError) -> [StoredCheckpoint] {
+        let s = try db.prepare("SELECT size, root, note, signed_ns FROM checkpoints ORDER BY id")
+        var out: [StoredCheckpoint] = []
+        while try s.step() {
+            let note = s.blob(2)
+            let checkpoint = try Checkpoint(text: Note(parsing: note).text)
+            out.append(StoredCheckpoint(checkpoint: checkpoint, note: note, signedAt: Timestamp(nanoseconds: s.int64(3))))
+        }
+        return out
+    }
+
+    /// The most recent stored checkpoint.
+    public func latestCheckpoint() throws(LedgerError) -> StoredCheckpoint? {
+        let s = try db.prepare("SELECT note, signed_ns FROM checkpoints ORDER BY id DESC LIMIT 1")
+        guard try s.step() else { return nil }
+        let note = s.blob(0)
+        return StoredCheckpoint(checkpoint: try Checkpoint(text: Note(parsing: note).text), note: note, signedAt: Timestamp(nanoseconds: s.int64(1)))
+    }
+}
+
+/// A checkpoint the operator signed, as stored in the ledger.
+public struct StoredCheckpoint: Sendable {
+    /// The body.
+    public let checkpoint: Checkpoint
+    /// The signed note's bytes.
+    public let note: [UInt8]
+    /// When it was signed.
+    public let signedAt: Timestamp
 }

@@ -70,8 +70,13 @@ public final class Database {
         }
     }
 
-    /// Runs `body` in a read transaction so that every read sees one snapshot.
+    /// Whether a transaction is open on this connection.
+    public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in a read transaction so that every read sees one snapshot; inside an
+    /// open transaction it simply joins it.
     public func readTransaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        if inTransaction { return try body() }
         try execute("BEGIN DEFERRED")
         defer { try? execute("COMMIT") }
         return try body()

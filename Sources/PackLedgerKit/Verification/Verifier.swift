@@ -8,6 +8,8 @@ public struct VerifyReport: Sendable {
     public let root: Digest
     /// Hash of the last entry.
     public let headHash: Digest
+    /// Stored checkpoints checked against the replayed tree.
+    public let checkpoints: Int
     /// Registered parties after replay.
     public let parties: Int
     /// Packs after replay.
@@ -27,13 +29,54 @@ public struct Verifier {
     public init() {}
 
     /// Verifies the ledger; throws an `.integrity` (or rule) error naming the first bad entry.
-    public func verify(_ ledger: Ledger) throws(LedgerError) -> VerifyReport {
+    ///
+    /// With `trusted`, a checkpoint the caller kept from an earlier visit, the ledger must also
+    /// extend it: same root at its size, and at least that many entries. Every checkpoint stored
+    /// in the ledger must be signed by an operator key and match the replayed tree, and the
+    /// stored tree must give the replayed root.
+    public func verify(_ ledger: Ledger, trusted: Checkpoint? = nil) throws(LedgerError) -> VerifyReport {
         try ledger.db.readTransaction { () throws(LedgerError) -> VerifyReport in
-            try run(ledger.db)
+            let stored = try ledger.checkpoints()
+            var sizes = Set(stored.map(\.checkpoint.size))
+            if let trusted { sizes.insert(trusted.size) }
+            let (report, roots, state) = try run(ledger.db, rootsAt: sizes)
+            let operatorKeys = state.keys.values.filter { $0.party == Identifiers.operatorID }
+                .map { NoteVerifierKey(name: report.origin, type: .ed25519, key: $0.publicKey) }
+            for (i, cp) in stored.enumerated() {
+                let where_ = "stored checkpoint \(i + 1) (size \(cp.checkpoint.size))"
+                guard let root = roots[cp.checkpoint.size] else {
+                    throw LedgerError(.integrity, "\(where_) covers more entries than the ledger's \(report.entries): entries were removed from the end", at: ErrorLocation(entry: report.entries))
+                }
+                guard cp.checkpoint.root == root, cp.checkpoint.origin == report.origin else {
+                    throw LedgerError(.integrity, "\(where_) does not match the entries: the ledger was rewritten", at: ErrorLocation(entry: cp.checkpoint.size - 1))
+                }
+                do throws(LedgerError) {
+                    _ = try Note(parsing: cp.note).verify(operatorKeys)
+                } catch {
+                    throw LedgerError(.integrity, "\(where_) is not signed by an operator key: \(error.reason)")
+                }
+            }
+            if let trusted {
+                guard trusted.origin == report.origin else {
+                    throw LedgerError(.integrity, "the trusted checkpoint is for origin \(trusted.origin), not \(report.origin)")
+                }
+                guard let root = roots[trusted.size] else {
+                    throw LedgerError(.integrity, "the ledger has \(report.entries) entries but the trusted checkpoint covers \(trusted.size): it was truncated", at: ErrorLocation(entry: report.entries))
+                }
+                guard root == trusted.root else {
+                    throw LedgerError(.integrity, "the first \(trusted.size) entries do not match the trusted checkpoint: the ledger was rewritten", at: ErrorLocation(entry: trusted.size - 1))
+                }
+            }
+            guard try ledger.root(size: report.entries) == report.root else {
+                throw LedgerError(.integrity, "the stored Merkle tree does not match the entries")
+            }
+            return VerifyReport(origin: report.origin, entries: report.entries, root: report.root, headHash: report.headHash,
+                                checkpoints: stored.count, parties: report.parties, packs: report.packs)
         }
     }
 
-    private func run(_ db: Database) throws(LedgerError) -> VerifyReport {
+    private func run(_ db: Database, rootsAt sizes: Set<UInt64>) throws(LedgerError) -> (VerifyReport, [UInt64: Digest], MemoryState) {
+        var roots: [UInt64: Digest] = [:]
         let state = MemoryState()
         var acc = Merkle.RootAccumulator()
         var expected: UInt64 = 0
@@ -96,6 +139,7 @@ public struct Verifier {
                 state.apply(effects, event: event, record: EventRecord(seq: seq, eventHash: SHA256.hash(entry.eventBytes)))
             }
             acc.append(entry.hash)
+            if sizes.contains(acc.count) { roots[acc.count] = acc.root }
             prev = entry.hash
             lastRecorded = entry.recordedAt
             expected += 1
@@ -104,7 +148,8 @@ public struct Verifier {
         guard expected > 0, let origin = state.origin else {
             throw LedgerError(.integrity, "the ledger has no entries (entry 0, ledger.init, is missing)", at: ErrorLocation(entry: 0))
         }
-        return VerifyReport(origin: origin, entries: expected, root: acc.root, headHash: prev,
-                            parties: state.parties.count, packs: state.packs.count)
+        let report = VerifyReport(origin: origin, entries: expected, root: acc.root, headHash: prev,
+                                  checkpoints: 0, parties: state.parties.count, packs: state.packs.count)
+        return (report, roots, state)
     }
 }

@@ -1,0 +1,61 @@
+/// The Merkle tree kept in the `tree` table, read through prepared statements.
+final class TreeStore: MerkleNodeSource {
+    private let selectLeaf, selectNode, insertNode: Statement
+    /// Perfect subtrees covering the first `frontierSize` leaves, largest first: the compact
+    /// range from which the next nodes are built without reading anything.
+    private var frontier: [(level: Int, hash: Digest)] = []
+    private var frontierSize: UInt64 = 0
+    private var frontierTip: Digest?
+
+    init(db: Database) throws(LedgerError) {
+        selectLeaf = try db.prepare("SELECT hash FROM entries WHERE seq = ?")
+        selectNode = try db.prepare("SELECT hash FROM tree WHERE level = ? AND idx = ?")
+        insertNode = try db.prepare("INSERT INTO tree (level, idx, hash) VALUES (?, ?, ?)")
+    }
+
+    func perfectNode(level: Int, index: UInt64) throws(LedgerError) -> Digest {
+        let s = level == 0 ? try selectLeaf.bind(index) : try selectNode.bind(level, index)
+        defer { s.reset() }
+        guard try s.step(), let d = Digest(s.blob(0)) else {
+            throw LedgerError(.integrity, "the Merkle tree has no node at level \(level) index \(index)")
+        }
+        return d
+    }
+
+    /// Makes the frontier describe a tree of `size` leaves whose last leaf is `tip`, reloading
+    /// it when a rolled-back transaction or another writer left it stale.
+    func prepareFrontier(size: UInt64, tip: Digest) throws(LedgerError) {
+        if frontierSize == size, size == 0 || frontierTip == tip { return }
+        var nodes: [(level: Int, hash: Digest)] = []
+        var start: UInt64 = 0
+        for level in stride(from: 63, through: 0, by: -1) where size >> UInt64(level) & 1 == 1 {
+            nodes.append((level, try perfectNode(level: level, index: start >> UInt64(level))))
+            start += UInt64(1) << UInt64(level)
+        }
+        frontier = nodes
+        frontierSize = size
+        frontierTip = size == 0 ? nil : tip
+    }
+
+    /// Adds leaf `seq` (= current size) and stores every node it completes.
+    func append(leaf: Digest, seq: UInt64) throws(LedgerError) {
+        var item = (level: 0, hash: leaf)
+        var index = seq
+        while let top = frontier.last, top.level == item.level {
+            frontier.removeLast()
+            item = (item.level + 1, Merkle.node(top.hash, item.hash))
+            index >>= 1
+            try insertNode.bind(item.level, index, item.hash.bytes).run()
+        }
+        frontier.append(item)
+        frontierSize = seq + 1
+        frontierTip = leaf
+    }
+
+    /// The root of the current frontier.
+    var frontierRoot: Digest {
+        guard var hash = frontier.last?.hash else { return Merkle.emptyRoot }
+        for node in frontier.dropLast().reversed() { hash = Merkle.node(node.hash, hash) }
+        return hash
+    }
+}

@@ -1,0 +1,955 @@
+#!/usr/bin/env python3
+"""plverify: an independent verifier for PackLedger ledgers (on-disk format version 1).
+
+This program was written from Schema/FORMAT.md alone (with Schema/ledger.sql, README.md,
+PRODUCT.md and DOMAIN.md for context), without reading the Swift sources, to show that the
+specification is complete enough for a regulator to re-implement `packledger verify`.
+
+    python3 Tools/plverify.py ledger PATH.db [--json]
+
+It implements FORMAT.md §6 "Verifying a ledger" with the registry rules of §5 and the pack
+lifecycle rules of §7. On success it prints `OK: <n> entries, root <base64>` (the RFC 6962
+Merkle root over all entry hashes) and exits 0; on the first fault it prints
+`FAIL: entry <seq>: <reason>` and exits 1; usage errors and unreadable files exit 2.
+
+Dependencies: the Python 3.11 standard library and `cryptography` (Ed25519). RFC 8785 (JCS)
+canonicalization is implemented here.
+
+Interpretations where FORMAT.md leaves room (each marked "Interpretation" below):
+  * string lengths ("1-200 chars") count Unicode scalar values (code points);
+  * `at` year range 1970-2200 applies to the year as written; record times `T` must be real
+    calendar times but have no year range;
+  * base64 values must be canonical (re-encoding gives the same text);
+  * entry 0 is also subject to the 300-second rule of §6 step 11;
+  * `materials_kg` / `recovered_kg` sums are left-to-right double additions in canonical
+    (sorted) member order;
+  * `authorized_from` and `authorized_until` may each be given alone;
+  * `replaced_modules` is a list (possibly empty) of strings with pack-id syntax;
+  * `recovered_kg` member names are free (FORMAT.md gives no list), but must be non-empty;
+  * the `note`/"no other member" rule for registry events applies to `data`.
+
+A later `bundle FILE --trust VKEY` subcommand can reuse Fault, the JCS and time helpers,
+parse_entry, check_event_envelope, State and the per-kind rule functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import math
+import re
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+# ---------------------------------------------------------------------------------------------
+# Constants from FORMAT.md
+
+APPLICATION_ID = 0x504B4C47  # "PKLG" (§1 gives the decimal 1347111751, which is not this value)
+USER_VERSION = 1
+ENTRY_MAGIC = "packledger/entry/v1"
+SIGN_PREFIX = b"packledger/event/v1\n"
+ZERO_HASH = bytes(32)
+MAX_FUTURE_NS = 300 * 10**9  # §6 step 11
+NS = 10**9
+
+PACK_KINDS = ("produced", "sold", "installed", "serviced", "removed", "assessed", "reused",
+              "repurposed", "collected", "transferred", "intake", "recovered")
+REGISTRY_KINDS = ("ledger.init", "party.registered", "party.key-added", "party.key-revoked")
+ROLES = frozenset({"manufacturer", "oem", "distributor", "service", "dismantler", "collector",
+                   "repurposer", "recycler", "regulator"})
+TERMINAL = frozenset({"recycled", "repurposed"})
+NON_TERMINAL = frozenset({"new", "in-service", "removed", "waste", "at-recycler"})
+
+CATEGORIES = frozenset({"portable", "lmt", "sli", "industrial", "ev"})
+CHEMISTRIES = frozenset({"lfp", "nmc", "nca", "lmo", "lto", "lmfp", "sodium-ion", "lead-acid",
+                         "nimh", "other"})
+MATERIALS = frozenset({"li", "co", "ni", "cu", "pb", "mn", "al", "graphite"})
+SHARE_MATERIALS = frozenset({"co", "li", "ni", "pb"})
+REASONS = frozenset({"end-of-life", "swap", "repair", "vehicle-scrapped"})
+GRADES = frozenset({"reuse", "repurpose", "recycle"})
+
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+PARTY_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+PACK_RE = re.compile(r"[A-Za-z0-9:._/-]{1,64}")
+MARKET_RE = re.compile(r"[A-Z]{2}")
+VIN_RE = re.compile(r"[0-9A-HJ-NPR-Z]{17}")
+HEX16_RE = re.compile(r"[0-9a-f]{16}")
+HEX64_RE = re.compile(r"[0-9a-f]{64}")
+SEQ_RE = re.compile(r"0|[1-9][0-9]*")
+AT_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                   r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})")
+RECORD_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                            r"\.([0-9]{6})Z")
+
+
+class Fault(Exception):
+    """A verification fault; the message is the reason printed after `FAIL: entry N: `."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Strict JSON and RFC 8785 canonicalization
+
+
+def _json_number(text: str) -> float:
+    value = float(text)  # every JSON number is an IEEE 754 double
+    if not math.isfinite(value):
+        raise Fault(f"number {text[:40]} is not a finite double")
+    return value
+
+
+def _json_constant(name: str):
+    raise Fault(f"{name} is not JSON")
+
+
+def _json_object(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise Fault(f"duplicate member name {key!r}")
+        obj[key] = value
+    return obj
+
+
+def parse_json_strict(raw: bytes):
+    """Parse UTF-8 JSON; numbers become floats, duplicates/NaN/non-finite numbers are faults."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Fault(f"event bytes are not valid UTF-8 ({exc.reason} at byte {exc.start})")
+    try:
+        return json.loads(text, object_pairs_hook=_json_object, parse_float=_json_number,
+                          parse_int=_json_number, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise Fault(f"event bytes are not valid JSON: {exc.msg} at offset {exc.pos}")
+    except RecursionError:
+        raise Fault("event JSON is nested too deeply")
+
+
+def jcs_number(x: float) -> str:
+    """ECMAScript Number.prototype.toString for a finite double (RFC 8785 §3.2.2.3)."""
+    if x == 0:
+        return "0"  # also -0
+    if x < 0:
+        return "-" + jcs_number(-x)
+    mantissa, _, exp = repr(x).partition("e")  # repr gives the shortest round-trip digits
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = int_part + frac_part
+    n = len(int_part) + (int(exp) if exp else 0)  # value = 0.digits * 10^n
+    stripped = digits.lstrip("0")
+    n -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + digits
+    e = n - 1
+    sign = "+" if e >= 0 else "-"
+    head = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return f"{head}e{sign}{abs(e)}"
+
+
+_JCS_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+                "\t": "\\t"}
+
+
+def jcs_string(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch in _JCS_ESCAPES:
+            out.append(_JCS_ESCAPES[ch])
+        elif ch < " ":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def jcs(value) -> str:
+    """RFC 8785 serialization of a parsed JSON value (members sorted by UTF-16 code units)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        return jcs_number(value)
+    if isinstance(value, str):
+        return jcs_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(v) for v in value) + "]"
+    if isinstance(value, dict):
+        names = sorted(value, key=lambda name: name.encode("utf-16-be", "surrogatepass"))
+        return "{" + ",".join(jcs_string(n) + ":" + jcs(value[n]) for n in names) + "}"
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def jcs_bytes(value) -> bytes:
+    try:
+        return jcs(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Fault("event JSON contains a lone surrogate (not valid Unicode)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Small codecs
+
+
+def days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 in the proleptic Gregorian calendar."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _days_in_month(y: int, m: int) -> int:
+    if m == 2:
+        return 29 if (y % 4 == 0 and y % 100 != 0) or y % 400 == 0 else 28
+    return 30 if m in (4, 6, 9, 11) else 31
+
+
+def _civil_ns(y, mo, d, h, mi, s, frac, what) -> int:
+    if not (1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo)):
+        raise Fault(f"{what}: no such date")
+    if h > 23 or mi > 59 or s > 59:
+        raise Fault(f"{what}: no such time of day")
+    seconds = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+    return seconds * NS + int((frac or "0").ljust(9, "0"))
+
+
+def parse_instant(value, what: str) -> int:
+    """An `at`-syntax time (§2) as nanoseconds since the Unix epoch."""
+    if not isinstance(value, str):
+        raise Fault(f"{what} must be a string")
+    m = AT_RE.fullmatch(value)
+    if not m:
+        raise Fault(f"{what} {value!r} is not an RFC 3339 time of the §2 form")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    if not 1970 <= y <= 2200:
+        raise Fault(f"{what} {value!r}: year outside 1970-2200")
+    ns = _civil_ns(y, mo, d, h, mi, s, m.group(7), f"{what} {value!r}")
+    zone = m.group(8)
+    if zone != "Z":
+        oh, om = int(zone[1:3]), int(zone[4:6])
+        if oh > 23 or om > 59:
+            raise Fault(f"{what} {value!r}: bad UTC offset")
+        offset = (oh * 3600 + om * 60) * NS
+        ns -= offset if zone[0] == "+" else -offset
+    return ns
+
+
+def parse_record_time(value: str) -> int:
+    m = RECORD_TIME_RE.fullmatch(value)
+    if not m:
+        raise Fault(f"record time {value!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    return _civil_ns(y, mo, d, h, mi, s, m.group(7), f"record time {value!r}")
+
+
+def decode_b64(value, length: int, what: str) -> bytes:
+    """Standard padded base64 of exactly `length` bytes, in canonical form."""
+    if not isinstance(value, str) or not value.isascii():
+        raise Fault(f"{what} must be a base64 string")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        raise Fault(f"{what} is not valid base64")
+    if len(raw) != length:
+        raise Fault(f"{what} must encode {length} bytes, not {len(raw)}")
+    if base64.b64encode(raw).decode("ascii") != value:
+        raise Fault(f"{what} is not canonical base64")
+    return raw
+
+
+def key_id_of(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).digest()[:8].hex()
+
+
+def leaf_hash(entry_bytes: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + entry_bytes).digest()
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """RFC 6962 / RFC 9162 Merkle tree hash over already-hashed leaves."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+
+    def mth(lo: int, hi: int) -> bytes:
+        if hi - lo == 1:
+            return leaves[lo]
+        k = 1 << ((hi - lo - 1).bit_length() - 1)  # largest power of two below n
+        return hashlib.sha256(b"\x01" + mth(lo, lo + k) + mth(lo + k, hi)).digest()
+
+    return mth(0, len(leaves))
+
+
+def nchars(s: str) -> int:
+    """Interpretation: a "character" is a Unicode scalar value."""
+    return len(s)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entries (§3) and events (§2)
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    time: str
+    time_ns: int
+    prev: bytes
+    key_id: str
+    sig: bytes
+    event_bytes: bytes
+
+
+def parse_entry(raw: bytes) -> Entry:
+    """Parse entry bytes exactly as §3 lays them out."""
+    parts = raw.split(b"\n", 7)
+    if len(parts) != 8:
+        raise Fault("entry bytes do not have six header lines, an empty line and an event")
+    try:
+        lines = [p.decode("ascii") for p in parts[:7]]
+    except UnicodeDecodeError:
+        raise Fault("entry header is not ASCII")
+    if lines[0] != ENTRY_MAGIC:
+        raise Fault(f"first line is not {ENTRY_MAGIC!r}")
+    values = []
+    for line, name in zip(lines[1:6], ("seq", "time", "prev", "key", "sig")):
+        label, sep, value = line.partition(" ")
+        if label != name or not sep:
+            raise Fault(f"header line {line[:40]!r} is not `{name} <value>`")
+        values.append(value)
+    if lines[6] != "":
+        raise Fault("header is not followed by an empty line")
+    seq_s, time_s, prev_s, key_s, sig_s = values
+    if not SEQ_RE.fullmatch(seq_s):
+        raise Fault(f"header seq {seq_s[:30]!r} is not a decimal without leading zeros")
+    time_ns = parse_record_time(time_s)
+    if not HEX64_RE.fullmatch(prev_s):
+        raise Fault("header prev is not 64 lowercase hex digits")
+    if not HEX16_RE.fullmatch(key_s):
+        raise Fault("header key is not 16 lowercase hex digits")
+    sig = decode_b64(sig_s, 64, "header sig")
+    event = parts[7]
+    if not event:
+        raise Fault("entry has no event bytes")
+    if event.endswith(b"\n"):
+        raise Fault("entry ends with a line feed")
+    return Entry(int(seq_s), time_s, time_ns, bytes.fromhex(prev_s), key_s, sig, event)
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    kind: str
+    actor: str
+    at: str
+    at_ns: int
+    subject: str  # `pack` for pack kinds, `party` for registry kinds
+    data: dict
+    raw: bytes
+
+
+def check_event_envelope(raw: bytes) -> Event:
+    """§6 step 5: strict JSON, JCS-canonical, and the member rules of §2."""
+    obj = parse_json_strict(raw)
+    if jcs_bytes(obj) != raw:
+        raise Fault("event bytes are not JCS-canonical (RFC 8785)")
+    if not isinstance(obj, dict):
+        raise Fault("event is not a JSON object")
+    kind = obj.get("kind")
+    if kind in PACK_KINDS:
+        subject_name = "pack"
+    elif kind in REGISTRY_KINDS:
+        subject_name = "party"
+    else:
+        raise Fault(f"unknown event kind {kind!r}")
+    expected = {"event_id", "kind", "actor", "at", "data", subject_name}
+    if set(obj) != expected:
+        extra, missing = sorted(set(obj) - expected), sorted(expected - set(obj))
+        raise Fault(f"{kind} event members: unexpected {extra}, missing {missing}")
+    event_id, actor, subject, data = obj["event_id"], obj["actor"], obj[subject_name], obj["data"]
+    if not isinstance(event_id, str) or not UUID_RE.fullmatch(event_id):
+        raise Fault(f"event_id {event_id!r} is not a UUID")
+    if not isinstance(actor, str) or not PARTY_RE.fullmatch(actor):
+        raise Fault(f"actor {actor!r} is not a party id")
+    at_ns = parse_instant(obj["at"], "at")
+    if subject_name == "pack":
+        if not isinstance(subject, str) or not PACK_RE.fullmatch(subject):
+            raise Fault(f"pack {subject!r} is not a pack id")
+    elif not isinstance(subject, str) or not PARTY_RE.fullmatch(subject):
+        raise Fault(f"party {subject!r} is not a party id")
+    if not isinstance(data, dict):
+        raise Fault("data is not an object")
+    return Event(event_id, kind, actor, obj["at"], at_ns, subject, data, raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Replayed state
+
+
+@dataclass
+class Key:
+    key_id: str
+    party: str  # "operator" for the operator key
+    public: Ed25519PublicKey
+    valid_from: int
+    valid_until: int | None = None
+
+    def valid_at(self, t: int) -> bool:
+        return self.valid_from <= t and (self.valid_until is None or t < self.valid_until)
+
+
+@dataclass
+class Party:
+    roles: frozenset
+    keys: set = field(default_factory=set)
+
+
+@dataclass
+class Pack:
+    status: str
+    custodian: str
+    producer: str
+    last_at: int
+    into: str | None = None
+
+
+@dataclass
+class State:
+    """Everything §6 keeps while replaying: registry, packs and seen event ids."""
+    origin: str | None = None
+    parties: dict = field(default_factory=dict)   # party id -> Party
+    keys: dict = field(default_factory=dict)      # key id -> Key
+    packs: dict = field(default_factory=dict)     # pack id -> Pack
+    seen_ids: set = field(default_factory=set)    # lowercased event ids
+
+
+# ---------------------------------------------------------------------------------------------
+# `data` field checkers
+
+
+class Data:
+    """Typed access to an event's `data`; `done()` rejects members nobody asked for."""
+
+    def __init__(self, data: dict):
+        self.data = data
+        self.used = {"note"}
+        if "note" in data:
+            self.text("note", 2000)
+
+    def has(self, name: str) -> bool:
+        self.used.add(name)
+        return name in self.data
+
+    def get(self, name: str, required: bool):
+        self.used.add(name)
+        if name not in self.data:
+            if required:
+                raise Fault(f"data.{name} is required")
+            return None
+        return self.data[name]
+
+    def text(self, name: str, max_len: int = 200, required: bool = True):
+        v = self.get(name, required)
+        if v is None and not required:
+            return None
+        if not isinstance(v, str) or not 1 <= nchars(v) <= max_len:
+            raise Fault(f"data.{name} must be a string of 1-{max_len} characters")
+        return v
+
+    def enum(self, name: str, allowed, required: bool = True):
+        v = self.get(name, required)
+        if v is None and not required:
+            return None
+        if v not in allowed:
+            raise Fault(f"data.{name} {v!r} is not one of {sorted(allowed)}")
+        return v
+
+    def match(self, name: str, pattern: re.Pattern, what: str, required: bool = True):
+        v = self.get(name, required)
+        if v is None and not required:
+            return None
+        if not isinstance(v, str) or not pattern.fullmatch(v):
+            raise Fault(f"data.{name} {v!r} is not {what}")
+        return v
+
+    def number(self, name: str, lo: float, hi: float, lo_open: bool = False,
+               required: bool = True):
+        v = self.get(name, required)
+        if v is None and not required:
+            return None
+        check_number(v, lo, hi, lo_open, f"data.{name}")
+        return v
+
+    def instant(self, name: str, required: bool = True):
+        v = self.get(name, required)
+        if v is None and not required:
+            return None
+        return parse_instant(v, f"data.{name}")
+
+    def done(self):
+        extra = sorted(set(self.data) - self.used)
+        if extra:
+            raise Fault(f"unknown data member {extra[0]!r}")
+
+
+def check_number(v, lo: float, hi: float, lo_open: bool, what: str):
+    if not isinstance(v, float):
+        raise Fault(f"{what} must be a number")
+    if (v <= lo if lo_open else v < lo) or v > hi:
+        raise Fault(f"{what} {jcs_number(v)} outside {'(' if lo_open else '['}"
+                    f"{jcs_number(lo)}, {jcs_number(hi)}]")
+
+
+def check_amounts(obj, names, limit: float, what: str, limit_name: str):
+    """An object of material -> kg, each in [0, limit] and summing to at most limit."""
+    if not isinstance(obj, dict):
+        raise Fault(f"{what} must be an object")
+    total = 0.0
+    for name in sorted(obj, key=lambda n: n.encode("utf-16-be", "surrogatepass")):
+        if names is not None and name not in names:
+            raise Fault(f"{what}.{name} is not one of {sorted(names)}")
+        if names is None and not name:
+            raise Fault(f"{what} has an empty material name")
+        check_number(obj[name], 0.0, limit, False, f"{what}.{name}")
+        total += obj[name]
+    if total > limit:
+        raise Fault(f"{what} sums to {jcs_number(total)}, more than {limit_name}")
+
+
+# ---------------------------------------------------------------------------------------------
+# §5 registry rules. Each function checks one event and, when it passes, updates the state.
+
+
+def apply_ledger_init(state: State, entry: Entry, ev: Event):
+    if ev.kind != "ledger.init":
+        raise Fault(f"entry 0 must be ledger.init, not {ev.kind}")
+    if ev.actor != "operator" or ev.subject != "operator":
+        raise Fault("ledger.init must have actor and party `operator`")
+    d = Data(ev.data)
+    origin = d.text("origin", 255)
+    if not all("!" <= c <= "~" and c != "+" for c in origin):
+        raise Fault("data.origin must be printable ASCII without space or `+`")
+    public = decode_b64(d.get("operator_key", True), 32, "data.operator_key")
+    d.done()
+    kid = key_id_of(public)
+    if entry.key_id != kid:
+        raise Fault(f"ledger.init is signed with key {entry.key_id}, not operator_key {kid}")
+    key = Key(kid, "operator", Ed25519PublicKey.from_public_bytes(public), 0)
+    check_signature(key, entry)
+    state.origin = origin
+    state.keys[kid] = key
+
+
+def _new_key(state: State, d: Data, name: str) -> tuple[str, Ed25519PublicKey]:
+    public = decode_b64(d.get(name, True), 32, f"data.{name}")
+    kid = key_id_of(public)
+    if kid in state.keys:
+        raise Fault(f"key {kid} is already registered")
+    try:
+        return kid, Ed25519PublicKey.from_public_bytes(public)
+    except ValueError:
+        raise Fault(f"data.{name} is not an Ed25519 public key")
+
+
+def _registered_party(state: State, ev: Event) -> Party:
+    party = state.parties.get(ev.subject)
+    if party is None:
+        raise Fault(f"party {ev.subject!r} is not registered")
+    return party
+
+
+def apply_party_registered(state: State, ev: Event):
+    if ev.subject == "operator" or ev.subject in state.parties:
+        raise Fault(f"party {ev.subject!r} cannot be registered again")
+    d = Data(ev.data)
+    d.text("name", 200)
+    roles = d.get("roles", True)
+    if (not isinstance(roles, list) or not roles or len(set(map(str, roles))) != len(roles)
+            or not all(isinstance(r, str) and r in ROLES for r in roles)):
+        raise Fault("data.roles must be a non-empty list of distinct known roles")
+    kid, public = _new_key(state, d, "key")
+    valid_from = d.instant("key_valid_from", required=False)
+    auth_from = d.instant("authorized_from", required=False)
+    auth_until = d.instant("authorized_until", required=False)
+    if auth_from is not None and auth_until is not None and auth_until <= auth_from:
+        raise Fault("data.authorized_until must be after authorized_from")
+    d.done()
+    state.parties[ev.subject] = Party(frozenset(roles), {kid})
+    state.keys[kid] = Key(kid, ev.subject, public, ev.at_ns if valid_from is None else valid_from)
+
+
+def apply_key_added(state: State, ev: Event):
+    party = _registered_party(state, ev)
+    d = Data(ev.data)
+    kid, public = _new_key(state, d, "key")
+    valid_from = d.instant("valid_from", required=False)
+    d.done()
+    party.keys.add(kid)
+    state.keys[kid] = Key(kid, ev.subject, public, ev.at_ns if valid_from is None else valid_from)
+
+
+def apply_key_revoked(state: State, ev: Event):
+    party = _registered_party(state, ev)
+    d = Data(ev.data)
+    kid = d.match("key_id", HEX16_RE, "a key id (16 lowercase hex digits)")
+    valid_until = d.instant("valid_until", required=False)
+    d.done()
+    if kid not in party.keys:
+        raise Fault(f"key {kid} is not a key of {ev.subject}")
+    key = state.keys[kid]
+    if key.valid_until is not None:
+        raise Fault(f"key {kid} is already revoked")
+    until = ev.at_ns if valid_until is None else valid_until
+    if until < key.valid_from:
+        raise Fault(f"revocation time is before key {kid}'s valid_from")
+    key.valid_until = until
+
+
+REGISTRY_RULES = {
+    "party.registered": apply_party_registered,
+    "party.key-added": apply_key_added,
+    "party.key-revoked": apply_key_revoked,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# §7 pack lifecycle rules: (roles or None for "any", from statuses, to status or None)
+
+LIFECYCLE = {
+    "produced": ({"manufacturer", "repurposer"}, None, "new"),
+    "sold": ({"manufacturer", "oem", "distributor"}, {"new"}, "new"),
+    "installed": ({"oem", "service", "repurposer"}, {"new"}, "in-service"),
+    "serviced": ({"oem", "service"}, {"in-service"}, "in-service"),
+    "removed": ({"oem", "service", "dismantler"}, {"in-service"}, "removed"),
+    "assessed": ({"service", "dismantler", "repurposer", "recycler"},
+                 {"new", "removed", "waste"}, None),
+    "reused": ({"service", "repurposer"}, {"removed"}, "new"),
+    "repurposed": ({"repurposer"}, {"removed", "waste"}, "repurposed"),
+    "collected": ({"collector", "dismantler", "oem", "service", "recycler"},
+                  {"removed", "in-service"}, "waste"),
+    "transferred": (None, NON_TERMINAL, None),
+    "intake": ({"recycler"}, {"waste", "removed"}, "at-recycler"),
+    "recovered": ({"recycler"}, {"at-recycler"}, "recycled"),
+}
+TAKES_CUSTODY = frozenset({"produced", "installed", "removed", "collected", "intake"})
+
+
+def check_produced_data(state: State, ev: Event, d: Data, actor_roles) -> dict:
+    d.enum("category", CATEGORIES)
+    d.enum("chemistry", CHEMISTRIES)
+    mass = d.number("mass_kg", 0.0, 50000.0, lo_open=True)
+    d.number("energy_kwh", 0.0, 50000.0)
+    if d.has("materials_kg"):
+        check_amounts(d.data["materials_kg"], MATERIALS, mass, "data.materials_kg", "mass_kg")
+    if d.has("recycled_share"):
+        shares = d.data["recycled_share"]
+        if not isinstance(shares, dict):
+            raise Fault("data.recycled_share must be an object")
+        for name, v in shares.items():
+            if name not in SHARE_MATERIALS:
+                raise Fault(f"data.recycled_share.{name} is not one of {sorted(SHARE_MATERIALS)}")
+            check_number(v, 0.0, 1.0, False, f"data.recycled_share.{name}")
+    d.text("plant", required=False)
+    d.text("model", required=False)
+    producer = d.match("producer", PARTY_RE, "a party id", required=False)
+    if producer is not None and producer not in state.parties:
+        raise Fault(f"data.producer {producer!r} is not a registered party")
+    derived = d.get("derived_from", False)
+    if derived is not None:
+        if (not isinstance(derived, list) or not 1 <= len(derived) <= 256
+                or not all(isinstance(p, str) and PACK_RE.fullmatch(p) for p in derived)
+                or len(set(derived)) != len(derived)):
+            raise Fault("data.derived_from must be 1-256 distinct pack ids")
+        for source in derived:
+            pack = state.packs.get(source)
+            if pack is None or pack.status != "repurposed" or pack.into != ev.subject:
+                raise Fault(f"derived_from pack {source!r} was not repurposed into {ev.subject}")
+    elif "manufacturer" not in actor_roles:
+        raise Fault("a repurposer without the manufacturer role must give derived_from")
+    return {"producer": producer or ev.actor}
+
+
+def check_pack_data(state: State, ev: Event, pack: Pack | None, actor_roles) -> dict:
+    """Validate `data` for a pack kind; returns extra effects (producer, into, custodian)."""
+    d = Data(ev.data)
+    effects: dict = {}
+    kind = ev.kind
+    if kind == "produced":
+        effects = check_produced_data(state, ev, d, actor_roles)
+    elif kind == "sold":
+        d.match("market", MARKET_RE, "two capital letters")
+    elif kind == "installed":
+        vin = d.match("vin", VIN_RE, "a 17-character VIN", required=False)
+        asset = d.text("asset", required=False)
+        if vin is None and asset is None:
+            raise Fault("installed needs data.vin or data.asset")
+        d.match("market", MARKET_RE, "two capital letters", required=False)
+    elif kind == "serviced":
+        d.text("work", 2000)
+        modules = d.get("replaced_modules", False)
+        if modules is not None and not (isinstance(modules, list) and all(
+                isinstance(m, str) and PACK_RE.fullmatch(m) for m in modules)):
+            raise Fault("data.replaced_modules must be a list of ids")
+    elif kind == "removed":
+        d.enum("reason", REASONS)
+    elif kind == "assessed":
+        d.number("soh_pct", 0.0, 100.0)
+        d.enum("grade", GRADES)
+    elif kind == "repurposed":
+        into = d.match("into", PACK_RE, "a pack id")
+        if into == ev.subject or into in state.packs:
+            raise Fault(f"data.into {into!r} must be a new pack other than this one")
+        effects["into"] = into
+    elif kind == "collected":
+        d.text("site", required=False)
+    elif kind == "transferred":
+        to = d.match("to", PARTY_RE, "a party id")
+        if to not in state.parties:
+            raise Fault(f"data.to {to!r} is not a registered party")
+        if to == pack.custodian:
+            raise Fault("data.to is already the custodian")
+        effects["custodian"] = to
+    elif kind == "intake":
+        d.number("mass_kg", 0.0, 50000.0, lo_open=True)
+    elif kind == "recovered":
+        input_kg = d.number("input_kg", 0.0, 50000.0, lo_open=True)
+        d.number("recycled_output_kg", 0.0, input_kg)
+        check_amounts(d.get("recovered_kg", True), None, input_kg, "data.recovered_kg",
+                      "input_kg")
+    d.done()
+    return effects
+
+
+def apply_pack_event(state: State, ev: Event):
+    """§7: role, from-status, time order, data, then the state change."""
+    roles, from_statuses, to_status = LIFECYCLE[ev.kind]
+    actor_roles = state.parties[ev.actor].roles
+    if roles is not None and not roles & actor_roles:
+        raise Fault(f"{ev.actor} holds none of the roles {sorted(roles)} needed for {ev.kind}")
+    pack = state.packs.get(ev.subject)
+    if ev.kind == "produced":
+        if pack is not None:
+            raise Fault(f"pack {ev.subject} already exists")
+    else:
+        if pack is None:
+            raise Fault(f"pack {ev.subject} does not exist")
+        if pack.status in TERMINAL:
+            raise Fault(f"pack {ev.subject} is {pack.status}; nothing may follow")
+        if pack.status not in from_statuses:
+            raise Fault(f"{ev.kind} is not allowed from status {pack.status}")
+        if ev.kind == "transferred" and ev.actor != pack.custodian:
+            raise Fault(f"{ev.actor} is not the custodian ({pack.custodian}) of {ev.subject}")
+        if ev.at_ns < pack.last_at:
+            raise Fault(f"at is earlier than the pack's previous event")
+    effects = check_pack_data(state, ev, pack, actor_roles)
+    if pack is None:
+        state.packs[ev.subject] = Pack("new", ev.actor, effects["producer"], ev.at_ns)
+        return
+    if to_status is not None:
+        pack.status = to_status
+    if ev.kind in TAKES_CUSTODY:
+        pack.custodian = ev.actor
+    if "custodian" in effects:
+        pack.custodian = effects["custodian"]
+    if "into" in effects:
+        pack.into = effects["into"]
+    pack.last_at = ev.at_ns
+
+
+# ---------------------------------------------------------------------------------------------
+# §6 ledger verification
+
+
+def check_signature(key: Key, entry: Entry):
+    try:
+        key.public.verify(entry.sig, SIGN_PREFIX + entry.event_bytes)
+    except InvalidSignature:
+        raise Fault(f"signature does not verify under key {key.key_id}")
+
+
+class LedgerVerifier:
+    """Replays the `entries` table row by row (§6)."""
+
+    def __init__(self):
+        self.state = State()
+        self.expected_seq = 0
+        self.prev_hash = ZERO_HASH
+        self.prev_time = None
+        self.hashes: list[bytes] = []
+
+    def check_row(self, seq, blob, prev_col, hash_col):
+        # 1. sequence numbers without gaps
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise Fault("seq column is not an integer")
+        if seq > self.expected_seq:
+            raise Fault("entry is missing")  # reported under the missing number
+        if seq != self.expected_seq:
+            raise Fault(f"unexpected sequence number (expected {self.expected_seq})")
+        if not isinstance(blob, bytes):
+            raise Fault("bytes column is not a blob")
+        # 2. entry bytes
+        entry = parse_entry(blob)
+        if entry.seq != seq:
+            raise Fault(f"header seq {entry.seq} does not match the row")
+        # 3. hashes and chain
+        h = leaf_hash(blob)
+        if hash_col != h:
+            raise Fault("hash column does not match the entry hash")
+        if prev_col != entry.prev:
+            raise Fault("prev_hash column does not match the header's prev")
+        if entry.prev != self.prev_hash:
+            raise Fault("prev does not match the previous entry's hash")
+        # 4. record time monotonic
+        if self.prev_time is not None and entry.time_ns < self.prev_time:
+            raise Fault("record time is earlier than the previous entry's")
+        # 5. the event
+        ev = check_event_envelope(entry.event_bytes)
+        # 6. duplicates
+        eid = ev.event_id.lower()
+        if eid in self.state.seen_ids:
+            raise Fault(f"duplicate event_id {eid}")
+        # 7. entry 0
+        if seq == 0:
+            apply_ledger_init(self.state, entry, ev)
+            self.check_time(entry, ev)
+        else:
+            self.check_event(entry, ev)
+        # 13. remember
+        self.state.seen_ids.add(eid)
+        self.prev_hash = h
+        self.prev_time = entry.time_ns
+        self.hashes.append(h)
+        self.expected_seq += 1
+
+    @staticmethod
+    def check_time(entry: Entry, ev: Event):
+        if ev.at_ns > entry.time_ns + MAX_FUTURE_NS:
+            raise Fault("at is more than 300 seconds after the record time")
+
+    def check_event(self, entry: Entry, ev: Event):
+        state = self.state
+        if ev.kind == "ledger.init":
+            raise Fault("ledger.init is allowed only as entry 0")
+        # 8. actor
+        if ev.actor != "operator" and ev.actor not in state.parties:
+            raise Fault(f"actor {ev.actor!r} is not a registered party")
+        # 9. key
+        key = state.keys.get(entry.key_id)
+        if key is None:
+            raise Fault(f"key {entry.key_id} is not registered")
+        if key.party != ev.actor:
+            raise Fault(f"key {entry.key_id} does not belong to {ev.actor}")
+        if not key.valid_at(ev.at_ns):
+            raise Fault(f"key {entry.key_id} is not valid at {ev.at}")
+        # 10. signature
+        check_signature(key, entry)
+        # 11. not too far in the future
+        self.check_time(entry, ev)
+        # 12. registry or lifecycle rules
+        if ev.kind in REGISTRY_KINDS:
+            if ev.actor != "operator":
+                raise Fault(f"{ev.kind} must be stated by the operator")
+            REGISTRY_RULES[ev.kind](state, ev)
+        else:
+            if ev.actor == "operator":
+                raise Fault("the operator cannot state pack events")
+            apply_pack_event(state, ev)
+
+    def root(self) -> bytes:
+        return merkle_root(self.hashes)
+
+
+class UsageError(Exception):
+    pass
+
+
+def open_ledger(path: str) -> sqlite3.Connection:
+    try:
+        with open(path, "rb"):
+            pass
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(f"cannot read {path}: {exc}")
+    if app_id != APPLICATION_ID or version != USER_VERSION:
+        con.close()
+        raise UsageError(f"{path} is not a PackLedger v1 ledger "
+                         f"(application_id {app_id}, user_version {version})")
+    return con
+
+
+def verify_ledger(path: str) -> tuple[LedgerVerifier, int | None, str | None]:
+    """Returns (verifier, first bad seq or None, reason or None)."""
+    con = open_ledger(path)
+    verifier = LedgerVerifier()
+    try:
+        rows = con.execute("SELECT seq, bytes, prev_hash, hash FROM entries ORDER BY seq")
+        for seq, blob, prev_col, hash_col in rows:
+            try:
+                verifier.check_row(seq, blob, prev_col, hash_col)
+            except Fault as fault:
+                bad = verifier.expected_seq if isinstance(seq, int) and seq > verifier.expected_seq \
+                    else seq
+                return verifier, bad, str(fault)
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot read entries of {path}: {exc}")
+    finally:
+        con.close()
+    if verifier.expected_seq == 0:
+        return verifier, 0, "entry is missing (the ledger has no entries)"
+    return verifier, None, None
+
+
+def cmd_ledger(args) -> int:
+    verifier, bad, reason = verify_ledger(args.path)
+    if bad is not None:
+        if args.json:
+            print(json.dumps({"ok": False, "entry": bad, "reason": reason}))
+        else:
+            print(f"FAIL: entry {bad}: {reason}")
+        return 1
+    n = len(verifier.hashes)
+    root = base64.b64encode(verifier.root()).decode("ascii")
+    if args.json:
+        print(json.dumps({"ok": True, "entries": n, "root": root,
+                          "origin": verifier.state.origin}))
+    else:
+        print(f"OK: {n} entries, root {root}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="plverify",
+                                     description="Independent PackLedger verifier (FORMAT.md v1)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_ledger = sub.add_parser("ledger", help="verify a ledger database (FORMAT.md §6)")
+    p_ledger.add_argument("path", help="the ledger's SQLite file")
+    p_ledger.add_argument("--json", action="store_true", help="print a JSON object")
+    p_ledger.set_defaults(func=cmd_ledger)
+    args = parser.parse_args(argv)  # exits 2 on usage errors
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"plverify: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
