@@ -42,7 +42,9 @@ import math
 import re
 import sqlite3
 import sys
+import unicodedata
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -82,8 +84,10 @@ VIN_RE = re.compile(r"[0-9A-HJ-NPR-Z]{17}")
 HEX16_RE = re.compile(r"[0-9a-f]{16}")
 HEX64_RE = re.compile(r"[0-9a-f]{64}")
 SEQ_RE = re.compile(r"0|[1-9][0-9]*")
+MATERIAL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")  # observed, not in FORMAT.md
 AT_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
                    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})")
+DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 RECORD_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
                             r"\.([0-9]{6})Z")
 
@@ -182,8 +186,8 @@ def jcs(value) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, float):
-        return jcs_number(value)
+    if isinstance(value, (int, float)):  # bool was handled above
+        return jcs_number(float(value))
     if isinstance(value, str):
         return jcs_string(value)
     if isinstance(value, list):
@@ -251,11 +255,29 @@ def parse_instant(value, what: str) -> int:
     return ns
 
 
+def parse_instant_or_date(value, what: str) -> int:
+    """An `at`-syntax time, or a bare YYYY-MM-DD date meaning 00:00:00Z of that day.
+
+    Interpretation: FORMAT.md §5 says times in `data` use the `at` syntax, but the reference
+    accepts bare dates in `authorized_from` / `authorized_until` (compared as midnight UTC).
+    """
+    m = DATE_RE.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return parse_instant(value, what)
+    y, mo, d = (int(g) for g in m.groups())
+    if not 1970 <= y <= 2200:
+        raise Fault(f"{what} {value!r}: year outside 1970-2200")
+    return _civil_ns(y, mo, d, 0, 0, 0, None, f"{what} {value!r}")
+
+
 def parse_record_time(value: str) -> int:
+    """The header's `time` (§3). Interpretation: the §2 year range 1970-2200 applies too."""
     m = RECORD_TIME_RE.fullmatch(value)
     if not m:
         raise Fault(f"record time {value!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    if not 1970 <= y <= 2200:
+        raise Fault(f"record time {value!r}: year outside 1970-2200")
     return _civil_ns(y, mo, d, h, mi, s, m.group(7), f"record time {value!r}")
 
 
@@ -296,9 +318,120 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     return mth(0, len(leaves))
 
 
+_HANGUL_L = ((0x1100, 0x115F), (0xA960, 0xA97C))
+_HANGUL_V = ((0x1160, 0x11A7), (0xD7B0, 0xD7C6))
+_HANGUL_T = ((0x11A8, 0x11FF), (0xD7CB, 0xD7FB))
+_PREPEND = frozenset([*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD,
+                      0x110CD])
+_PICTOGRAPHIC = ((0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049),
+                 (0x2122, 0x2122), (0x2139, 0x2139), (0x2194, 0x21AA), (0x231A, 0x23FF),
+                 (0x24C2, 0x24C2), (0x25AA, 0x25FE), (0x2600, 0x27BF), (0x2934, 0x2935),
+                 (0x2B05, 0x2B55), (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3299),
+                 (0x1F000, 0x1F0FF), (0x1F10D, 0x1F1AD), (0x1F201, 0x1F2FF),
+                 (0x1F300, 0x1F3FA), (0x1F400, 0x1FAFF), (0x1FC00, 0x1FFFD))
+
+
+_INCB_LINKERS = frozenset({0x094D, 0x09CD, 0x0ACD, 0x0B4D, 0x0C4D, 0x0D4D})
+_INCB_CONSONANTS = ((0x0915, 0x0939), (0x0958, 0x095F), (0x0978, 0x097F), (0x0995, 0x09A8),
+                    (0x09AA, 0x09B0), (0x09B2, 0x09B2), (0x09B6, 0x09B9), (0x09DC, 0x09DD),
+                    (0x09DF, 0x09DF), (0x09F0, 0x09F1), (0x0A95, 0x0AA8), (0x0AAA, 0x0AB0),
+                    (0x0AB2, 0x0AB3), (0x0AB5, 0x0AB9), (0x0AF9, 0x0AF9), (0x0B15, 0x0B28),
+                    (0x0B2A, 0x0B30), (0x0B32, 0x0B33), (0x0B35, 0x0B39), (0x0B5C, 0x0B5D),
+                    (0x0B5F, 0x0B5F), (0x0B71, 0x0B71), (0x0C15, 0x0C28), (0x0C2A, 0x0C39),
+                    (0x0C58, 0x0C5A), (0x0D15, 0x0D3A))
+
+
+def _in(cp: int, ranges) -> bool:
+    return any(lo <= cp <= hi for lo, hi in ranges)
+
+
+def _grapheme_class(ch: str) -> str:
+    cp = ord(ch)
+    if ch == "\r":
+        return "CR"
+    if ch == "\n":
+        return "LF"
+    if cp == 0x200D:
+        return "ZWJ"
+    if 0x1F1E6 <= cp <= 0x1F1FF:
+        return "RI"
+    if cp in _PREPEND:
+        return "Prepend"
+    if 0xAC00 <= cp <= 0xD7A3:
+        return "LV" if (cp - 0xAC00) % 28 == 0 else "LVT"
+    if _in(cp, _HANGUL_L):
+        return "L"
+    if _in(cp, _HANGUL_V):
+        return "V"
+    if _in(cp, _HANGUL_T):
+        return "T"
+    cat = unicodedata.category(ch)
+    if (cat in ("Mn", "Me") or cp == 0x200C or 0xE0020 <= cp <= 0xE007F
+            or 0x1F3FB <= cp <= 0x1F3FF or 0xFF9E <= cp <= 0xFF9F):
+        return "Extend"
+    if cat == "Mc":
+        return "SpacingMark"
+    if cat in ("Cc", "Zl", "Zp", "Cf", "Cs"):
+        return "Control"
+    if _in(cp, _PICTOGRAPHIC):
+        return "ExtPict"
+    return "Other"
+
+
 def nchars(s: str) -> int:
-    """Interpretation: a "character" is a Unicode scalar value."""
-    return len(s)
+    """The number of characters of a string, as the reference implementation counts them.
+
+    Interpretation: FORMAT.md says "characters" without defining them. The reference
+    implementation (observed with the CLI) counts extended grapheme clusters, so
+    "e\u0301" x 150 (300 code points) is accepted as 150 characters. This is an
+    approximation of UAX #29 (Unicode 15.1, including the Indic conjunct rule GB9c) built
+    from `unicodedata`; exact for ASCII and ordinary text.
+    """
+    if s.isascii():
+        return len(s) - s.count("\r\n")
+    count = 0
+    prev = None
+    pict_zwj = False  # inside ExtPict Extend* ZWJ (GB11)
+    in_pict = False
+    ri_run = 0
+    conjunct = 0  # GB9c: 1 after an InCB consonant, 2 once a linker followed it
+    for ch in s:
+        cls = _grapheme_class(ch)
+        consonant = _in(ord(ch), _INCB_CONSONANTS)
+        if prev is None:
+            brk = True
+        elif prev == "CR" and cls == "LF":
+            brk = False
+        elif prev in ("Control", "CR", "LF") or cls in ("Control", "CR", "LF"):
+            brk = True
+        elif prev == "L" and cls in ("L", "V", "LV", "LVT"):
+            brk = False
+        elif prev in ("LV", "V") and cls in ("V", "T"):
+            brk = False
+        elif prev in ("LVT", "T") and cls == "T":
+            brk = False
+        elif cls in ("Extend", "ZWJ", "SpacingMark") or prev == "Prepend":
+            brk = False
+        elif cls == "ExtPict" and pict_zwj:
+            brk = False
+        elif consonant and conjunct == 2:
+            brk = False
+        elif prev == "RI" and cls == "RI":
+            brk = ri_run % 2 == 0
+        else:
+            brk = True
+        count += brk
+        ri_run = ri_run + 1 if cls == "RI" else 0
+        if consonant:
+            conjunct = 1
+        elif conjunct and ord(ch) in _INCB_LINKERS:
+            conjunct = 2
+        elif not (conjunct and cls in ("Extend", "ZWJ")):
+            conjunct = 0
+        pict_zwj = in_pict and cls == "ZWJ"
+        in_pict = cls == "ExtPict" or (in_pict and cls == "Extend")
+        prev = cls
+    return count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,11 +629,11 @@ class Data:
         check_number(v, lo, hi, lo_open, f"data.{name}")
         return v
 
-    def instant(self, name: str, required: bool = True):
+    def instant(self, name: str, required: bool = True, date_ok: bool = False):
         v = self.get(name, required)
         if v is None and not required:
             return None
-        return parse_instant(v, f"data.{name}")
+        return (parse_instant_or_date if date_ok else parse_instant)(v, f"data.{name}")
 
     def done(self):
         extra = sorted(set(self.data) - self.used)
@@ -517,19 +650,23 @@ def check_number(v, lo: float, hi: float, lo_open: bool, what: str):
 
 
 def check_amounts(obj, names, limit: float, what: str, limit_name: str):
-    """An object of material -> kg, each in [0, limit] and summing to at most limit."""
+    """An object of material -> kg, each in [0, limit] and summing to at most limit.
+
+    Interpretation: the sum is the exact sum of the double values (order-independent);
+    see the module docstring.
+    """
     if not isinstance(obj, dict):
         raise Fault(f"{what} must be an object")
-    total = 0.0
-    for name in sorted(obj, key=lambda n: n.encode("utf-16-be", "surrogatepass")):
+    total = Fraction(0)
+    for name, value in obj.items():
         if names is not None and name not in names:
             raise Fault(f"{what}.{name} is not one of {sorted(names)}")
-        if names is None and not name:
-            raise Fault(f"{what} has an empty material name")
-        check_number(obj[name], 0.0, limit, False, f"{what}.{name}")
-        total += obj[name]
-    if total > limit:
-        raise Fault(f"{what} sums to {jcs_number(total)}, more than {limit_name}")
+        if names is None and not MATERIAL_RE.fullmatch(name):
+            raise Fault(f"{what}: {name[:40]!r} is not a material name")
+        check_number(value, 0.0, limit, False, f"{what}.{name}")
+        total += Fraction(value)
+    if total > Fraction(limit):
+        raise Fault(f"{what} adds up to more than {limit_name}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -585,8 +722,8 @@ def apply_party_registered(state: State, ev: Event):
         raise Fault("data.roles must be a non-empty list of distinct known roles")
     kid, public = _new_key(state, d, "key")
     valid_from = d.instant("key_valid_from", required=False)
-    auth_from = d.instant("authorized_from", required=False)
-    auth_until = d.instant("authorized_until", required=False)
+    auth_from = d.instant("authorized_from", required=False, date_ok=True)
+    auth_until = d.instant("authorized_until", required=False, date_ok=True)
     if auth_from is not None and auth_until is not None and auth_until <= auth_from:
         raise Fault("data.authorized_until must be after authorized_from")
     d.done()
@@ -703,9 +840,11 @@ def check_pack_data(state: State, ev: Event, pack: Pack | None, actor_roles) -> 
     elif kind == "serviced":
         d.text("work", 2000)
         modules = d.get("replaced_modules", False)
-        if modules is not None and not (isinstance(modules, list) and all(
-                isinstance(m, str) and PACK_RE.fullmatch(m) for m in modules)):
-            raise Fault("data.replaced_modules must be a list of ids")
+        if modules is not None and not (
+                isinstance(modules, list) and 1 <= len(modules) <= 1000
+                and all(isinstance(m, str) and PACK_RE.fullmatch(m) for m in modules)
+                and len(set(modules)) == len(modules)):
+            raise Fault("data.replaced_modules must be a list of 1-1000 distinct module ids")
     elif kind == "removed":
         d.enum("reason", REASONS)
     elif kind == "assessed":
@@ -826,8 +965,7 @@ class LedgerVerifier:
             raise Fault(f"duplicate event_id {eid}")
         # 7. entry 0
         if seq == 0:
-            apply_ledger_init(self.state, entry, ev)
-            self.check_time(entry, ev)
+            apply_ledger_init(self.state, entry, ev)  # and "continue": no step 8-12
         else:
             self.check_event(entry, ev)
         # 13. remember

@@ -8,14 +8,16 @@ extension PackLedgerCommand {
 
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var output: FormatOptions
+        @Option(help: "A checkpoint note kept from an earlier visit: the ledger must extend it.") var trusted: String?
 
         func run() throws {
             let ledger = try ledger.open(readOnly: true)
+            let trustedCheckpoint = try trusted.map { path throws(LedgerError) in try loadCheckpoint(path, ledger: ledger).checkpoint }
             var verifier = Verifier()
             verifier.progress = { Console.progress("verified \($0) entries") }
             let report: VerifyReport
             do {
-                report = try verifier.verify(ledger)
+                report = try verifier.verify(ledger, trusted: trustedCheckpoint)
                 Console.endProgress()
             } catch {
                 Console.endProgress()
@@ -26,10 +28,11 @@ extension PackLedgerCommand {
                 Console.json(.object([
                     "ok": .bool(true), "origin": .string(report.origin), "entries": .count(report.entries),
                     "root": .string(report.root.base64), "head_hash": .string(report.headHash.hex),
-                    "parties": .count(UInt64(report.parties)), "packs": .count(UInt64(report.packs)),
+                    "checkpoints": .count(UInt64(report.checkpoints)), "parties": .count(UInt64(report.parties)), "packs": .count(UInt64(report.packs)),
                 ]))
             case .table:
-                print("OK: \(report.entries) entries verified (origin \(report.origin), \(report.parties) parties, \(report.packs) packs)")
+                print("OK: \(report.entries) entries verified (origin \(report.origin), \(report.parties) parties, \(report.packs) packs, \(report.checkpoints) stored checkpoints)")
+                if let trustedCheckpoint { print("extends the trusted checkpoint of size \(trustedCheckpoint.size)") }
                 print("root \(report.root.base64)")
             }
         }

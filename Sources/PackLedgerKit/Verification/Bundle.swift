@@ -1,0 +1,189 @@
+/// An offline evidence bundle for one pack (Schema/FORMAT.md §9): the pack's entries and those
+/// of the packs it was made from, the registry entries that establish every actor's keys, each
+/// with an inclusion proof, and the checkpoint they are proven against.
+public enum EvidenceBundle {
+    /// The format tag, first member checked by a verifier.
+    public static let format = "packledger-bundle/v1"
+
+    /// What a verified bundle shows.
+    public struct Report: Sendable {
+        /// The pack.
+        public let pack: String
+        /// Its status after replaying its events.
+        public let status: PackStatus
+        /// The checkpoint the entries are proven against.
+        public let checkpoint: Checkpoint
+        /// Entries in the bundle.
+        public let entries: Int
+        /// The pack's own events, in order.
+        public let history: [Event]
+        /// Witnesses whose cosignatures verified.
+        public let witnesses: [NoteVerifierKey]
+    }
+
+    /// Builds the bundle for `pack` against `checkpointNote` (a note stored in or issued by this
+    /// ledger, possibly with witness cosignatures added), or the latest stored checkpoint.
+    public static func build(ledger: Ledger, pack: String, checkpointNote: [UInt8]? = nil) throws(LedgerError) -> [UInt8] {
+        try ledger.db.readTransaction { () throws(LedgerError) -> [UInt8] in
+            let logKey = try ledger.logKey()
+            let note: [UInt8]
+            if let checkpointNote {
+                note = checkpointNote
+            } else if let latest = try ledger.latestCheckpoint() {
+                note = latest.note
+            } else {
+                throw LedgerError(.notFound, "the ledger has no checkpoint yet; run `packledger checkpoint` first")
+            }
+            let signed = try SignedCheckpoint(bytes: note, logKey: logKey)
+            let size = signed.checkpoint.size
+            guard size <= (try ledger.size()), try ledger.root(size: size) == signed.checkpoint.root else {
+                throw LedgerError(.integrity, "the checkpoint does not match this ledger")
+            }
+            guard try ledger.pack(pack) != nil else { throw LedgerError(.notFound, "pack \(pack) is not in the ledger") }
+            // The pack and, transitively, the packs it was made from.
+            var packs: [String] = []
+            var queue = [pack]
+            while let next = queue.popLast() {
+                guard !packs.contains(next), let state = try ledger.pack(next) else { continue }
+                packs.append(next)
+                queue.append(contentsOf: state.derivedFrom)
+            }
+            var seqs = Set<UInt64>([0])
+            var parties = Set<String>()
+            for p in packs {
+                for item in try ledger.history(p) {
+                    seqs.insert(item.entry.seq)
+                    parties.insert(item.event.actor)
+                    for key in ["to", "producer"] {
+                        if let s = item.event.data[key]?.stringValue { parties.insert(s) }
+                    }
+                }
+            }
+            let registry = try ledger.db.prepare("SELECT seq FROM events WHERE party = ?")
+            for party in parties.sorted() {
+                try registry.bind(party)
+                while try registry.step() { seqs.insert(UInt64(registry.int64(0))) }
+            }
+            if let last = seqs.max(), last >= size {
+                throw LedgerError(.usage, "entry \(last) is newer than the checkpoint (size \(size)); run `packledger checkpoint` first", at: ErrorLocation(entry: last))
+            }
+            var entries: [JSONValue] = []
+            for seq in seqs.sorted() {
+                let entry = try ledger.entry(seq)
+                let proof = try ledger.inclusionProof(seq: seq, size: size)
+                entries.append(.object([
+                    "seq": .number(Double(seq)), "bytes": .string(Base64.encode(entry.bytes)),
+                    "proof": .array(proof.map { .string($0.base64) }),
+                ]))
+            }
+            let bundle: JSONValue = .object([
+                "format": .string(format), "pack": .string(pack),
+                "checkpoint": .string(String(decoding: note, as: UTF8.self)), "entries": .array(entries),
+            ])
+            return CanonicalJSON.encode(bundle) + [0x0a]
+        }
+    }
+
+    /// Verifies a bundle offline with nothing but public keys.
+    public static func verify(_ bytes: [UInt8], trust: NoteVerifierKey, witnesses: [NoteVerifierKey] = [], minWitnesses: Int = 0) throws(LedgerError) -> Report {
+        func bad(_ why: String, field: String? = nil, entry: UInt64? = nil) -> LedgerError {
+            LedgerError(.integrity, why, at: ErrorLocation(field: field, entry: entry))
+        }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(bytes, limits: .init(maxDepth: 8, maxStringBytes: 1 << 20, maxInputBytes: 1 << 30))
+        } catch {
+            throw LedgerError(.malformed, "the bundle is not valid JSON: \(error)")
+        }
+        // One byte form per bundle, so that no byte can change without the verifier noticing.
+        guard CanonicalJSON.encode(json) + [0x0a] == bytes else {
+            throw LedgerError(.malformed, "the bundle is not in canonical form (RFC 8785 JSON and one newline)")
+        }
+        guard let top = json.objectValue, Set(top.keys) == ["format", "pack", "checkpoint", "entries"] else {
+            throw LedgerError(.malformed, "a bundle has exactly the members format, pack, checkpoint, entries")
+        }
+        guard top["format"]?.stringValue == format else { throw bad("not a \(format) bundle", field: "format") }
+        guard let pack = top["pack"]?.stringValue, Identifiers.isPackID(pack) else { throw bad("bad pack id", field: "pack") }
+        guard let noteText = top["checkpoint"]?.stringValue else { throw bad("checkpoint must be a string", field: "checkpoint") }
+        let signed: SignedCheckpoint
+        do {
+            signed = try SignedCheckpoint(bytes: Array(noteText.utf8), logKey: trust)
+        } catch {
+            throw LedgerError(error.code, "checkpoint: \(error.reason)", at: ErrorLocation(field: "checkpoint"))
+        }
+        let verifiedWitnesses = try signed.verifiedWitnesses(witnesses)
+        guard verifiedWitnesses.count >= minWitnesses else {
+            throw LedgerError(.badSignature, "the checkpoint has \(verifiedWitnesses.count) valid witness cosignature(s); at least \(minWitnesses) required", at: ErrorLocation(field: "checkpoint"))
+        }
+        let checkpoint = signed.checkpoint
+        guard let items = top["entries"]?.arrayValue, !items.isEmpty else { throw bad("no entries", field: "entries") }
+        let state = MemoryState()
+        var previousSeq: UInt64?
+        var previousRecorded = Timestamp(nanoseconds: 0)
+        var history: [Event] = []
+        for (i, item) in items.enumerated() {
+            let field = "entries[\(i)]"
+            guard let object = item.objectValue, Set(object.keys) == ["seq", "bytes", "proof"],
+                  let seqValue = object["seq"]?.doubleValue, seqValue >= 0, seqValue < 9.007_199_254_740_992e15, seqValue == seqValue.rounded(),
+                  let b64 = object["bytes"]?.stringValue, let entryBytes = Base64.decode(b64),
+                  let proofItems = object["proof"]?.arrayValue
+            else { throw bad("each entry has exactly seq (integer), bytes (base64) and proof (list)", field: field) }
+            let seq = UInt64(seqValue)
+            var proof: [Digest] = []
+            for p in proofItems {
+                guard let d = p.stringValue.flatMap({ Base64.decode($0) }).flatMap(Digest.init) else {
+                    throw bad("proof hashes are base64 of 32 bytes", field: "\(field).proof", entry: seq)
+                }
+                proof.append(d)
+            }
+            guard previousSeq.map({ seq > $0 }) ?? (seq == 0) else {
+                throw bad("entries must start with entry 0 and be in increasing order", field: field, entry: seq)
+            }
+            let entry: Entry
+            do {
+                entry = try Entry(decoding: entryBytes)
+            } catch {
+                throw error.located(field: field, entry: seq)
+            }
+            guard entry.seq == seq else { throw bad("the entry bytes say seq \(entry.seq)", field: field, entry: seq) }
+            guard seq < checkpoint.size,
+                  Merkle.verifyInclusion(leaf: entry.hash, index: seq, size: checkpoint.size, proof: proof, root: checkpoint.root) else {
+                throw bad("the inclusion proof does not verify against the checkpoint (size \(checkpoint.size))", field: "\(field).proof", entry: seq)
+            }
+            guard entry.recordedAt >= previousRecorded else { throw bad("record time goes backwards", field: field, entry: seq) }
+            let event: Event
+            let json: JSONValue
+            do {
+                json = try JSONParser.parse(entry.eventBytes)
+            } catch {
+                throw bad("event bytes are not valid JSON: \(error)", field: field, entry: seq)
+            }
+            guard CanonicalJSON.encode(json) == entry.eventBytes else { throw bad("event bytes are not canonical", field: field, entry: seq) }
+            do {
+                event = try Event(json: json)
+            } catch {
+                throw error.located(field: field, entry: seq)
+            }
+            if seq == 0 {
+                guard event.data["origin"]?.stringValue == checkpoint.origin,
+                      event.data["operator_key"]?.stringValue == Base64.encode(trust.key.raw) else {
+                    throw bad("entry 0 does not name the trusted origin and operator key", field: field, entry: 0)
+                }
+            }
+            let signedEvent = SignedEvent(event: event, bytes: entry.eventBytes, keyID: entry.keyID, signature: entry.signature)
+            let judgement: Judgement
+            do {
+                judgement = try Rules.judge(signedEvent, seq: seq, recordedAt: entry.recordedAt, state: state)
+            } catch {
+                throw error.located(field: field, entry: seq)
+            }
+            guard case .accept(let effects) = judgement else { throw bad("event_id \(event.eventID) repeats", field: field, entry: seq) }
+            state.apply(effects, event: event, record: EventRecord(seq: seq, eventHash: SHA256.hash(entry.eventBytes)))
+            if event.pack == pack { history.append(event) }
+            previousSeq = seq
+            previousRecorded = entry.recordedAt
+        }
+        guard let final = state.pack(pack) else { throw bad("the bundle has no produced event for pack \(pack)", field: "pack") }
+        return Report(pack: pack, status: final.status, checkpoint: checkpoint, entries: items.count, history: history, witnesses: verifiedWitnesses)
+    }
+}
