@@ -130,7 +130,7 @@ def parse_json_strict(raw: bytes):
         return json.loads(text, object_pairs_hook=_json_object, parse_float=_json_number,
                           parse_int=_json_number, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
-        raise Fault(f"event bytes are not valid JSON: {exc.msg} at offset {exc.pos}")
+        raise Fault(f"event bytes are not valid JSON: {exc.msg} (offset {exc.pos})")
     except RecursionError:
         raise Fault("event JSON is nested too deeply")
 

@@ -22,9 +22,9 @@ extension PackLedgerCommand {
                 throw LedgerError(.notFound, "the ledger has no checkpoint yet; run `packledger checkpoint` first")
             }
             guard old.size <= new.size else {
-                throw LedgerError(.usage, "--from (size \(old.size)) is newer than --to (size \(new.size))")
+                throw LedgerError(.outOfRange, "--from (size \(old.size)) is newer than --to (size \(new.size))")
             }
-            guard old.size > 0 else { throw LedgerError(.usage, "a proof from the empty tree proves nothing; any tree extends it") }
+            guard old.size > 0 else { throw LedgerError(.outOfRange, "a proof from the empty tree proves nothing; any tree extends it") }
             for cp in [old, new] where try ledger.root(size: cp.size) != cp.root {
                 throw LedgerError(.integrity, "this ledger's first \(cp.size) entries do not match the checkpoint of size \(cp.size)", at: ErrorLocation(entry: cp.size - 1))
             }

@@ -11,7 +11,7 @@ public enum KeyFiles {
     public static func write(_ key: Ed25519PrivateKey, to path: String) throws(LedgerError) {
         let publicPath = path + ".pub"
         for existing in [path, publicPath] where FileManager.default.fileExists(atPath: existing) {
-            throw LedgerError(.usage, "\(existing) already exists; refusing to overwrite a key file")
+            throw LedgerError(.conflict, "\(existing) already exists; refusing to overwrite a key file")
         }
         try writeNew(Array(key.pem.utf8), to: path, mode: 0o600)
         try writeNew(Array(key.publicKey.pem.utf8), to: publicPath, mode: 0o644)

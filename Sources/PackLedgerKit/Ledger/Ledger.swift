@@ -70,7 +70,7 @@ public final class Ledger {
     /// Creates a new ledger file whose entry 0 names `origin` and the operator key.
     public static func create(path: String, origin: String, operatorKey: Ed25519PrivateKey) throws(LedgerError) -> Ledger {
         guard !FileManager.default.fileExists(atPath: path) else {
-            throw LedgerError(.usage, "\(path) already exists; refusing to overwrite a ledger", at: ErrorLocation(file: path))
+            throw LedgerError(.conflict, "\(path) already exists; refusing to overwrite a ledger", at: ErrorLocation(file: path))
         }
         do {
             let db = try Database(path: path, create: true)
@@ -247,7 +247,7 @@ public final class Ledger {
     public func consistencyProof(oldSize: UInt64, newSize: UInt64) throws(LedgerError) -> [Digest] {
         let size = try self.size()
         guard newSize <= size else {
-            throw LedgerError(.usage, "the ledger has \(size) entries, fewer than \(newSize)")
+            throw LedgerError(.outOfRange, "the ledger has \(size) entries, fewer than \(newSize)")
         }
         return try tree.consistencyProof(oldSize: oldSize, newSize: newSize)
     }

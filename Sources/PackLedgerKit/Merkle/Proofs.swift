@@ -27,7 +27,7 @@ extension MerkleNodeSource {
     /// RFC 9162 §2.1.3.1 inclusion proof for leaf `index` in the tree of `size` leaves.
     public func inclusionProof(index: UInt64, size: UInt64) throws(LedgerError) -> [Digest] {
         guard index < size else {
-            throw LedgerError(.usage, "leaf \(index) is not in a tree of size \(size)")
+            throw LedgerError(.outOfRange, "leaf \(index) is not in a tree of size \(size)")
         }
         var proof: [Digest] = []
         try path(index, 0, size, &proof)
@@ -50,7 +50,7 @@ extension MerkleNodeSource {
     /// RFC 9162 §2.1.4.1 consistency proof from the tree of `oldSize` leaves to `newSize`.
     public func consistencyProof(oldSize: UInt64, newSize: UInt64) throws(LedgerError) -> [Digest] {
         guard oldSize > 0, oldSize <= newSize else {
-            throw LedgerError(.usage, "no consistency proof from size \(oldSize) to \(newSize)")
+            throw LedgerError(.outOfRange, "no consistency proof from size \(oldSize) to \(newSize)")
         }
         var proof: [Digest] = []
         try subproof(oldSize, 0, newSize, true, &proof)

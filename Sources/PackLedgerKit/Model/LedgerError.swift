@@ -69,7 +69,7 @@ public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let storage = Code("storage")
         /// OpenSSL failed or a key file is unusable.
         public static let crypto = Code("crypto")
-        /// The command was used wrongly.
+        /// The command line itself is wrong (exit status 64); never used for rejected input.
         public static let usage = Code("usage")
     }
 

@@ -65,7 +65,7 @@ public enum EvidenceBundle {
                 while try registry.step() { seqs.insert(UInt64(registry.int64(0))) }
             }
             if let last = seqs.max(), last >= size {
-                throw LedgerError(.usage, "entry \(last) is newer than the checkpoint (size \(size)); run `packledger checkpoint` first", at: ErrorLocation(entry: last))
+                throw LedgerError(.notFound, "entry \(last) is newer than the checkpoint (size \(size)); run `packledger checkpoint` first", at: ErrorLocation(entry: last))
             }
             var entries: [JSONValue] = []
             for seq in seqs.sorted() {

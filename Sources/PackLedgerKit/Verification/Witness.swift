@@ -56,7 +56,7 @@ public struct Witness {
         _ = try NoteVerifierKey(parsing: log)
         _ = try KeyFiles.loadPrivateKey(keyFile)
         guard !FileManager.default.fileExists(atPath: statePath) else {
-            throw LedgerError(.usage, "\(statePath) already exists; refusing to forget what this witness has seen")
+            throw LedgerError(.conflict, "\(statePath) already exists; refusing to forget what this witness has seen")
         }
         let absoluteKey = URL(fileURLWithPath: keyFile).standardizedFileURL.path
         try KeyFiles.writeNew(Array(JSONPretty.render(State(name: name, keyFile: absoluteKey, log: log, size: nil, root: nil).json).utf8), to: statePath, mode: 0o600)
