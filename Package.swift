@@ -25,6 +25,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "packledger-bench",
+            dependencies: ["PackLedgerKit", "CSQLite"],
+            path: "Tools/bench"
+        ),
         .testTarget(
             name: "PackLedgerKitTests",
             dependencies: ["PackLedgerKit", "packledger"]

@@ -10,23 +10,32 @@ specification is complete enough for a regulator to re-implement `packledger ver
 It implements FORMAT.md §6 "Verifying a ledger" with the registry rules of §5 and the pack
 lifecycle rules of §7. On success it prints `OK: <n> entries, root <base64>` (the RFC 6962
 Merkle root over all entry hashes) and exits 0; on the first fault it prints
-`FAIL: entry <seq>: <reason>` and exits 1; usage errors and unreadable files exit 2.
+`FAIL: entry <seq>: <reason>` and exits 1; usage errors and unreadable files exit 2. With
+--json it prints {"ok": true, "entries": n, "root": ..., "origin": ...} or
+{"ok": false, "entry": seq, "reason": ...} instead. As FORMAT.md §1 says, only the `entries`
+table is read; the projections (events, packs, parties, keys) are ignored. Not implemented:
+the checks that §9 (added to FORMAT.md later) gives `packledger verify` on the `tree` and
+`checkpoints` tables, and `--trusted CHECKPOINT`.
 
 Dependencies: the Python 3.11 standard library and `cryptography` (Ed25519). RFC 8785 (JCS)
 canonicalization is implemented here.
 
-Interpretations where FORMAT.md leaves room (each marked "Interpretation" below):
-  * string lengths ("1-200 chars") count Unicode scalar values (code points);
-  * `at` year range 1970-2200 applies to the year as written; record times `T` must be real
-    calendar times but have no year range;
-  * base64 values must be canonical (re-encoding gives the same text);
-  * entry 0 is also subject to the 300-second rule of §6 step 11;
-  * `materials_kg` / `recovered_kg` sums are left-to-right double additions in canonical
-    (sorted) member order;
-  * `authorized_from` and `authorized_until` may each be given alone;
-  * `replaced_modules` is a list (possibly empty) of strings with pack-id syntax;
-  * `recovered_kg` member names are free (FORMAT.md gives no list), but must be non-empty;
-  * the `note`/"no other member" rule for registry events applies to `data`.
+Where FORMAT.md is silent or ambiguous, this verifier follows what the reference `packledger`
+was observed to do (black-box, through its CLI) and marks the place "Interpretation":
+  * "characters" (1-200 chars etc.) are extended grapheme clusters, approximated here;
+  * the year range 1970-2200 applies to the year as written, and also to record times `T`;
+    all times must be real calendar times (no Feb 30, no second 60, offsets up to 23:59);
+  * base64 must be canonical (re-encoding gives the same text);
+  * entry 0 gets only the ledger.init rule of §6 step 7 (no 300-second rule);
+  * `authorized_from` / `authorized_until` may also be bare YYYY-MM-DD dates (midnight UTC),
+    and each may be given alone;
+  * `replaced_modules` is a list of 1-1000 distinct ids with pack-id syntax;
+  * `recovered_kg` names match [a-z0-9][a-z0-9._-]{0,31};
+  * `materials_kg` / `recovered_kg` totals are exact sums of the double values (the
+    reference adds them in hash-map order, so its own result can vary from run to run);
+  * a registry event's `note` is a member of `data`;
+  * the storage class of a column (BLOB or TEXT) does not matter, only its bytes;
+  * `application_id` is 0x504B4C47 (FORMAT.md §1's decimal 1347111751 is a typo).
 
 A later `bundle FILE --trust VKEY` subcommand can reuse Fault, the JCS and time helpers,
 parse_entry, check_event_envelope, State and the per-kind rule functions.
@@ -43,6 +52,7 @@ import re
 import sqlite3
 import sys
 import unicodedata
+import urllib.parse
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -101,7 +111,14 @@ class Fault(Exception):
 
 
 def _json_number(text: str) -> float:
-    value = float(text)  # every JSON number is an IEEE 754 double
+    """Every JSON number, with or without a fraction, denotes the nearest IEEE 754 double.
+
+    JCS serializes that double, so `75` and `75.0` both denote 75.0, whose canonical form is
+    `75`; the byte comparison with the re-serialization then rejects `75.0`. Keeping integers
+    as Python ints would wrongly accept e.g. 12345678901234567890 (canonical:
+    12345678901234567000).
+    """
+    value = float(text)
     if not math.isfinite(value):
         raise Fault(f"number {text[:40]} is not a finite double")
     return value
@@ -163,19 +180,18 @@ def jcs_number(x: float) -> str:
 
 _JCS_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
                 "\t": "\\t"}
+_JCS_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
+
+
+def _jcs_escape(m: re.Match) -> str:
+    ch = m.group()
+    return _JCS_ESCAPES.get(ch) or f"\\u{ord(ch):04x}"
 
 
 def jcs_string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        if ch in _JCS_ESCAPES:
-            out.append(_JCS_ESCAPES[ch])
-        elif ch < " ":
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    """RFC 8785 §3.2.2.2: escape only `"`, `\\` and U+0000-U+001F (short forms where JSON has
+    them, else \\u00xx in lowercase hex); everything else is written as is."""
+    return '"' + _JCS_NEEDS_ESCAPE.sub(_jcs_escape, s) + '"'
 
 
 def jcs(value) -> str:
@@ -576,6 +592,9 @@ class State:
 # `data` field checkers
 
 
+ABSENT = object()  # an optional `data` member that is not there (JSON null is not absent)
+
+
 class Data:
     """Typed access to an event's `data`; `done()` rejects members nobody asked for."""
 
@@ -590,16 +609,17 @@ class Data:
         return name in self.data
 
     def get(self, name: str, required: bool):
+        """The member's value; ABSENT for a missing optional member."""
         self.used.add(name)
         if name not in self.data:
             if required:
                 raise Fault(f"data.{name} is required")
-            return None
+            return ABSENT
         return self.data[name]
 
     def text(self, name: str, max_len: int = 200, required: bool = True):
         v = self.get(name, required)
-        if v is None and not required:
+        if v is ABSENT:
             return None
         if not isinstance(v, str) or not 1 <= nchars(v) <= max_len:
             raise Fault(f"data.{name} must be a string of 1-{max_len} characters")
@@ -607,15 +627,15 @@ class Data:
 
     def enum(self, name: str, allowed, required: bool = True):
         v = self.get(name, required)
-        if v is None and not required:
+        if v is ABSENT:
             return None
-        if v not in allowed:
+        if not isinstance(v, str) or v not in allowed:
             raise Fault(f"data.{name} {v!r} is not one of {sorted(allowed)}")
         return v
 
     def match(self, name: str, pattern: re.Pattern, what: str, required: bool = True):
         v = self.get(name, required)
-        if v is None and not required:
+        if v is ABSENT:
             return None
         if not isinstance(v, str) or not pattern.fullmatch(v):
             raise Fault(f"data.{name} {v!r} is not {what}")
@@ -624,14 +644,14 @@ class Data:
     def number(self, name: str, lo: float, hi: float, lo_open: bool = False,
                required: bool = True):
         v = self.get(name, required)
-        if v is None and not required:
+        if v is ABSENT:
             return None
         check_number(v, lo, hi, lo_open, f"data.{name}")
         return v
 
     def instant(self, name: str, required: bool = True, date_ok: bool = False):
         v = self.get(name, required)
-        if v is None and not required:
+        if v is ABSENT:
             return None
         return (parse_instant_or_date if date_ok else parse_instant)(v, f"data.{name}")
 
@@ -808,7 +828,7 @@ def check_produced_data(state: State, ev: Event, d: Data, actor_roles) -> dict:
     if producer is not None and producer not in state.parties:
         raise Fault(f"data.producer {producer!r} is not a registered party")
     derived = d.get("derived_from", False)
-    if derived is not None:
+    if derived is not ABSENT:
         if (not isinstance(derived, list) or not 1 <= len(derived) <= 256
                 or not all(isinstance(p, str) and PACK_RE.fullmatch(p) for p in derived)
                 or len(set(derived)) != len(derived)):
@@ -840,7 +860,7 @@ def check_pack_data(state: State, ev: Event, pack: Pack | None, actor_roles) -> 
     elif kind == "serviced":
         d.text("work", 2000)
         modules = d.get("replaced_modules", False)
-        if modules is not None and not (
+        if modules is not ABSENT and not (
                 isinstance(modules, list) and 1 <= len(modules) <= 1000
                 and all(isinstance(m, str) and PACK_RE.fullmatch(m) for m in modules)
                 and len(set(modules)) == len(modules)):
@@ -941,7 +961,7 @@ class LedgerVerifier:
         if seq != self.expected_seq:
             raise Fault(f"unexpected sequence number (expected {self.expected_seq})")
         if not isinstance(blob, bytes):
-            raise Fault("bytes column is not a blob")
+            raise Fault("bytes column holds no bytes")
         # 2. entry bytes
         entry = parse_entry(blob)
         if entry.seq != seq:
@@ -1021,7 +1041,7 @@ def open_ledger(path: str) -> sqlite3.Connection:
     try:
         with open(path, "rb"):
             pass
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
         app_id = con.execute("PRAGMA application_id").fetchone()[0]
         version = con.execute("PRAGMA user_version").fetchone()[0]
     except (OSError, sqlite3.Error) as exc:
@@ -1036,6 +1056,9 @@ def open_ledger(path: str) -> sqlite3.Connection:
 def verify_ledger(path: str) -> tuple[LedgerVerifier, int | None, str | None]:
     """Returns (verifier, first bad seq or None, reason or None)."""
     con = open_ledger(path)
+    # Interpretation: a column value's SQLite storage class (BLOB or TEXT) does not matter,
+    # only its bytes; TEXT is read as raw bytes, never decoded.
+    con.text_factory = bytes
     verifier = LedgerVerifier()
     try:
         rows = con.execute("SELECT seq, bytes, prev_hash, hash FROM entries ORDER BY seq")
@@ -1043,9 +1066,8 @@ def verify_ledger(path: str) -> tuple[LedgerVerifier, int | None, str | None]:
             try:
                 verifier.check_row(seq, blob, prev_col, hash_col)
             except Fault as fault:
-                bad = verifier.expected_seq if isinstance(seq, int) and seq > verifier.expected_seq \
-                    else seq
-                return verifier, bad, str(fault)
+                missing = isinstance(seq, int) and seq > verifier.expected_seq
+                return verifier, verifier.expected_seq if missing else seq, str(fault)
     except sqlite3.Error as exc:
         raise UsageError(f"cannot read entries of {path}: {exc}")
     finally:

@@ -22,6 +22,10 @@ struct FormatTests {
         let entry = Entry(seq: 7, recordedAt: recorded, prev: prev, keyID: signed.keyID, signature: signed.signature, eventBytes: eventBytes)
         let expectedHeader = "packledger/entry/v1\nseq 7\ntime 2024-02-02T09:10:11.123456Z\nprev 6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d\nkey \(key.publicKey.keyID)\nsig \(Base64.encode(signed.signature))\n\n"
         #expect(entry.bytes == Array(expectedHeader.utf8) + eventBytes)
+        // Values computed independently by Tools/plverify.py from Schema/FORMAT.md §3.
+        #expect(key.publicKey.keyID == "21fe31dfa154a261")
+        #expect(Base64.encode(signed.signature) == "Q4HcgPfvwdG9TAT7RvIrJndJ1YhXv+Aj0U6NYvyo0QWneUyN0ZR2txUD6SRXjsosTEcsRIwG1wcuhVAc1v4lAA==")
+        #expect(entry.hash.hex == "f3bb5fa94cb7f9b1faa0f85252f6b75214e22af37e8517531efaede8da3862c6")
         #expect(key.publicKey.keyID == Hex.encode(Array(SHA256.hash(key.publicKey.raw).bytes.prefix(8))))
         #expect(entry.hash == SHA256.hash([0], entry.bytes))
         #expect(key.publicKey.isValidSignature(signed.signature, for: Array("packledger/event/v1\n".utf8) + eventBytes))

@@ -180,6 +180,31 @@ struct LedgerTests {
         _ = try Verifier().verify(world.ledger)
     }
 
+    /// Regression: sums over materials once followed Dictionary order, which changes from process
+    /// to process, so 0.3 + 0.5 + 0.4 against a 1.2 kg limit was accepted or not at random.
+    /// They now add in ascending name order: ((al + co) + li) = (0.8 + 0.4) = 1.2000000000000002 > 1.2.
+    @Test func materialSumsAddInNameOrder() throws {
+        let world = try World()
+        let error = #expect(throws: LedgerError.self) {
+            try world.record("produced", pack: "SUM", actor: "maker", at: "2024-01-10T08:00:00Z", data: [
+                "category": "portable", "chemistry": "nmc", "mass_kg": 1.2, "energy_kwh": 0.01, "materials_kg": ["li": 0.4, "co": 0.5, "al": 0.3],
+            ])
+        }
+        #expect(error?.location.field == "data.materials_kg")
+        #expect((0.3 + 0.5) + 0.4 > 1.2)
+    }
+
+    /// Lengths are Unicode code points, so every verifier counts the same whatever its Unicode version.
+    @Test func textLengthsCountCodePoints() throws {
+        let world = try World()
+        let combining = String(repeating: "e\u{301}", count: 101) // 101 graphemes, 202 code points
+        #expect(combining.count == 101)
+        #expect(throws: LedgerError.self) {
+            try world.record("produced", pack: "TXT", actor: "maker", at: "2024-01-10T08:00:00Z", data: ["category": "ev", "chemistry": "nmc", "mass_kg": 1, "energy_kwh": 1, "plant": .string(combining)])
+        }
+        try world.record("produced", pack: "TXT", actor: "maker", at: "2024-01-10T08:00:00Z", data: ["category": "ev", "chemistry": "nmc", "mass_kg": 1, "energy_kwh": 1, "plant": .string(String(repeating: "e\u{301}", count: 100))])
+    }
+
     @Test func derivedFromMustNameAPackRepurposedIntoThisOne() throws {
         let world = try World()
         try world.record("produced", pack: "A", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack)

@@ -53,8 +53,10 @@ struct DataReader {
         guard let s = value.stringValue else {
             throw LedgerError(.malformed, "\(field(key)) must be a string", at: ErrorLocation(field: field(key)))
         }
-        guard !s.isEmpty, s.count <= max else {
-            throw LedgerError(.outOfRange, "\(field(key)) must have 1 to \(max) characters", at: ErrorLocation(field: field(key)))
+        // Unicode code points, not Swift's grapheme clusters: the count must not depend on the
+        // Unicode version of whoever re-checks it.
+        guard !s.isEmpty, s.unicodeScalars.count <= max else {
+            throw LedgerError(.outOfRange, "\(field(key)) must have 1 to \(max) characters (Unicode code points)", at: ErrorLocation(field: field(key)))
         }
         return s
     }
@@ -98,22 +100,24 @@ struct DataReader {
         return d
     }
 
-    /// An object of material → number, each within `[0, max]`, keys from `allowed`.
-    func materialMap(_ key: String, allowed: Set<String>?, max: Double) throws(LedgerError) -> [String: Double]? {
+    /// An object of material → number, each within `[0, max]`, keys from `allowed`, as pairs in
+    /// ascending name order: sums over them must add in one fixed order, because floating-point
+    /// addition is not associative and a Dictionary's order changes from process to process.
+    func materialMap(_ key: String, allowed: Set<String>?, max: Double) throws(LedgerError) -> [(name: String, kg: Double)]? {
         guard let value = data[key] else { return nil }
         guard let object = value.objectValue else {
             throw LedgerError(.malformed, "\(field(key)) must be an object", at: ErrorLocation(field: field(key)))
         }
-        var out: [String: Double] = [:]
+        var out: [(name: String, kg: Double)] = []
         for (name, v) in object.sorted(by: { $0.key < $1.key }) {
             let path = "\(field(key)).\(name)"
             if let allowed, !allowed.contains(name) {
                 throw LedgerError(.outOfRange, "\(path): unknown material (allowed: \(allowed.sorted().joined(separator: ", ")))", at: ErrorLocation(field: path))
             }
-            guard Identifiers.isPartyID(name), name.count <= 32 else {
-                throw LedgerError(.malformed, "\(path): a material name is lowercase letters and digits", at: ErrorLocation(field: path))
+            guard Identifiers.isPartyID(name), name.utf8.count <= 32 else {
+                throw LedgerError(.malformed, "\(path): a material name is 1–32 characters of a-z 0-9 . _ - starting with a letter or digit", at: ErrorLocation(field: path))
             }
-            out[name] = try DataReader.checkNumber(v, field: path, min: 0, max: max, minExclusive: false)
+            out.append((name, try DataReader.checkNumber(v, field: path, min: 0, max: max, minExclusive: false)))
         }
         return out
     }
@@ -136,11 +140,10 @@ struct DataReader {
         return out
     }
 
-    func time(_ key: String, dateAllowed: Bool = false) throws(LedgerError) -> Timestamp? {
+    func time(_ key: String) throws(LedgerError) -> Timestamp? {
         guard let s = try string(key, max: 40) else { return nil }
-        let t = dateAllowed ? Timestamp(dateOrTime: s) : Timestamp(rfc3339: s)
-        guard let t else {
-            throw LedgerError(.malformed, "\(field(key)) \"\(s)\" is not an RFC 3339 time\(dateAllowed ? " or YYYY-MM-DD date" : "")", at: ErrorLocation(field: field(key)))
+        guard let t = Timestamp(rfc3339: s) else {
+            throw LedgerError(.malformed, "\(field(key)) \"\(s)\" is not an RFC 3339 time", at: ErrorLocation(field: field(key)))
         }
         return t
     }
@@ -165,6 +168,9 @@ public enum Rules {
             if record.eventHash == SHA256.hash(signed.bytes) { return .duplicate(seq: record.seq) }
             throw LedgerError(.conflict, "event_id \(event.eventID) is already entry \(record.seq) with different content", at: ErrorLocation(field: "event_id"))
         }
+        guard event.at <= recordedAt.adding(seconds: DataLimits.futureToleranceSeconds) else {
+            throw LedgerError(.badTime, "at \(event.at) is more than 5 minutes after the recording time \(recordedAt.rfc3339)", at: ErrorLocation(field: "at"))
+        }
         if event.kind == .ledgerInit || seq == 0 {
             return try judgeGenesis(signed, seq: seq)
         }
@@ -177,9 +183,6 @@ public enum Rules {
             party = p
         }
         try checkSignature(signed, state: state)
-        guard event.at <= recordedAt.adding(seconds: DataLimits.futureToleranceSeconds) else {
-            throw LedgerError(.badTime, "at \(event.at) is more than 5 minutes after the recording time \(recordedAt.rfc3339)", at: ErrorLocation(field: "at"))
-        }
         if event.kind.isRegistry {
             guard party == nil else {
                 throw LedgerError(.missingRole, "only the operator may record \(event.kind.rawValue); \(event.actor) is a party", at: ErrorLocation(field: "actor"))
@@ -264,8 +267,8 @@ public enum Rules {
                 throw LedgerError(.malformed, "party.registered requires data.roles", at: ErrorLocation(field: "data.roles"))
             }
             let validFrom = try reader.time("key_valid_from") ?? event.at
-            let from = try reader.time("authorized_from", dateAllowed: true)
-            let until = try reader.time("authorized_until", dateAllowed: true)
+            let from = try reader.time("authorized_from")
+            let until = try reader.time("authorized_until")
             if let from, let until, until <= from {
                 throw LedgerError(.outOfRange, "authorized_until must be after authorized_from", at: ErrorLocation(field: "data.authorized_until"))
             }
@@ -404,7 +407,7 @@ public enum Rules {
             guard let recovered = try reader.materialMap("recovered_kg", allowed: nil, max: input) else {
                 throw LedgerError(.malformed, "recovered requires data.recovered_kg", at: ErrorLocation(field: "data.recovered_kg"))
             }
-            guard recovered.values.reduce(0, +) <= input else {
+            guard recovered.reduce(0, { $0 + $1.kg }) <= input else {
                 throw LedgerError(.outOfRange, "data.recovered_kg adds up to more than data.input_kg", at: ErrorLocation(field: "data.recovered_kg"))
             }
         case .produced, .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked:
@@ -423,7 +426,7 @@ public enum Rules {
         let mass = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
         let energy = try reader.requiredNumber("energy_kwh", min: 0, max: DataLimits.maxEnergyKwh)
         if let materials = try reader.materialMap("materials_kg", allowed: DataLimits.materials, max: mass) {
-            guard materials.values.reduce(0, +) <= mass else {
+            guard materials.reduce(0, { $0 + $1.kg }) <= mass else {
                 throw LedgerError(.outOfRange, "data.materials_kg adds up to more than data.mass_kg", at: ErrorLocation(field: "data.materials_kg"))
             }
         }

@@ -1,0 +1,233 @@
+// packledger-bench: measures this machine's limits and PackLedger against them, in one run.
+//
+//   swift run -c release packledger-bench [--events N] [--dir DIR] [--json FILE]
+//
+// Limits: OpenSSL Ed25519 sign and verify per second on 1 and 2 threads, raw SQLite inserts of
+// rows the size of a ledger entry. PackLedger: batched append of per-event-signed events, full
+// verify, history and proof latency (p50/p99), bytes per entry. Each PackLedger figure is printed
+// beside its limit as a ratio. Timings belong here, never in unit tests.
+import CSQLite
+import Dispatch
+import Foundation
+import PackLedgerKit
+
+struct Options {
+    var events = 1_000_000
+    var dir = NSTemporaryDirectory() + "packledger-bench-\(getpid())"
+    var json: String?
+
+    init(_ args: [String]) throws {
+        var i = 1
+        while i < args.count {
+            let a = args[i]
+            guard i + 1 < args.count else { throw LedgerError(.usage, "\(a) needs a value") }
+            switch a {
+            case "--events": guard let n = Int(args[i + 1]), n >= 100 else { throw LedgerError(.usage, "--events N (N ≥ 100)") }; events = n
+            case "--dir": dir = args[i + 1]
+            case "--json": json = args[i + 1]
+            default: throw LedgerError(.usage, "unknown option \(a); use --events N --dir DIR --json FILE")
+            }
+            i += 2
+        }
+    }
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+func peakRSSMB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
+}
+
+/// Runs `work(i)` for i in 0..<count on `threads` threads; returns operations per second.
+func rate(count: Int, threads: Int, _ work: @escaping @Sendable (Int) -> Void) -> Double {
+    let start = now()
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        var i = t
+        while i < count { work(i); i += threads }
+    }
+    return Double(count) / (now() - start)
+}
+
+final class Results: @unchecked Sendable {
+    var rows: [(name: String, value: Double, unit: String, limitName: String?, ratio: Double?)] = []
+    func add(_ name: String, _ value: Double, _ unit: String, against limit: (String, Double)? = nil, lowerIsBetter: Bool = false) {
+        let ratio = limit.map { lowerIsBetter ? $0.1 / value : value / $0.1 }
+        rows.append((name, value, unit, limit?.0, ratio))
+        let r = ratio.map { String(format: "  %.2f× ", $0) + (limit?.0 ?? "") } ?? ""
+        let number = String(format: "%.1f", value)
+        print(name.padding(toLength: 44, withPad: " ", startingAt: 0)
+              + String(repeating: " ", count: max(0, 14 - number.count)) + number + " "
+              + unit.padding(toLength: 10, withPad: " ", startingAt: 0) + r)
+        fflush(nil)
+    }
+    var json: JSONValue {
+        .array(rows.map { row in
+            .object(["name": .string(row.name), "value": .number(row.value), "unit": .string(row.unit),
+                     "limit": row.limitName.map { .string($0) } ?? .null, "ratio": row.ratio.map { .number($0) } ?? .null])
+        })
+    }
+}
+
+func benchMain() throws {
+    let options = try Options(CommandLine.arguments)
+    try FileManager.default.createDirectory(atPath: options.dir, withIntermediateDirectories: true)
+    let results = Results()
+    print("PackLedger benchmark: \(options.events) events, \(ProcessInfo.processInfo.activeProcessorCount) cores, dir \(options.dir)\n")
+
+    // --- Machine limits -------------------------------------------------------------------
+    let key = try Ed25519PrivateKey.generate()
+    let message = [UInt8](repeating: 0x41, count: 300)
+    let signature = try key.sign(message)
+    let probe = 20_000
+    let sign1 = rate(count: probe, threads: 1) { _ in _ = try? key.sign(message) }
+    let sign2 = rate(count: probe, threads: 2) { _ in _ = try? key.sign(message) }
+    let verify1 = rate(count: probe, threads: 1) { _ in _ = key.publicKey.isValidSignature(signature, for: message) }
+    let verify2 = rate(count: probe, threads: 2) { _ in _ = key.publicKey.isValidSignature(signature, for: message) }
+    results.add("limit: Ed25519 sign, 1 thread", sign1, "ops/s")
+    results.add("limit: Ed25519 sign, 2 threads", sign2, "ops/s")
+    results.add("limit: Ed25519 verify, 1 thread", verify1, "ops/s")
+    results.add("limit: Ed25519 verify, 2 threads", verify2, "ops/s")
+    let rawPath = options.dir + "/raw.db"
+    let raw = try Database(path: rawPath, create: true)
+    try raw.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL, h BLOB NOT NULL)")
+    let insert = try raw.prepare("INSERT INTO t (seq, bytes, h) VALUES (?, ?, ?)")
+    let row = [UInt8](repeating: 0x61, count: 560), hash = [UInt8](repeating: 7, count: 32)
+    let rawCount = min(options.events, 200_000)
+    var t0 = now()
+    var seq = 0
+    while seq < rawCount {
+        try raw.writeTransaction { () throws(LedgerError) in
+            for _ in 0..<10_000 where seq < rawCount { try insert.bind(seq, row, hash).run(); seq += 1 }
+        }
+    }
+    let sqliteRate = Double(rawCount) / (now() - t0)
+    results.add("limit: raw SQLite insert (560 B rows)", sqliteRate, "rows/s")
+    try? FileManager.default.removeItem(atPath: rawPath)
+
+    // --- Build a ledger: per-event-signed events, appended in batches ---------------------
+    let path = options.dir + "/bench.db"
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    let operatorKey = try Ed25519PrivateKey.generate()
+    let ledger = try Ledger.create(path: path, origin: "bench.packledger.example/log", operatorKey: operatorKey)
+    let roles: [(String, Role)] = [("maker", .manufacturer), ("oem", .oem), ("coll", .collector), ("rec", .recycler)]
+    var keys: [String: Ed25519PrivateKey] = [:]
+    for (id, role) in roles {
+        let k = try Ed25519PrivateKey.generate()
+        keys[id] = k
+        let json: JSONValue = .object([
+            "event_id": .string(UUID().uuidString.lowercased()), "kind": "party.registered", "actor": "operator", "party": .string(id),
+            "at": .string(Timestamp.now().rfc3339),
+            "data": .object(["name": .string(id), "roles": .array([.string(role.rawValue)]), "key": .string(Base64.encode(k.publicKey.raw)), "key_valid_from": "2020-01-01T00:00:00Z"]),
+        ])
+        try ledger.append(SignedEvent(signing: Event(json: json), with: operatorKey))
+    }
+    let steps: [(String, String, JSONValue)] = [
+        ("produced", "maker", .object(["category": "ev", "chemistry": "nmc", "mass_kg": 452.5, "energy_kwh": 77, "materials_kg": .object(["li": 9.2, "co": 12.1, "ni": 36.4]), "plant": "Leipzig-2"])),
+        ("sold", "maker", .object(["market": "DE"])),
+        ("installed", "oem", .object(["vin": "WAUZZZ8V3KA000123", "market": "DE"])),
+        ("removed", "oem", .object(["reason": "end-of-life"])),
+        ("collected", "coll", .object(["site": "Halle"])),
+        ("intake", "rec", .object(["mass_kg": 451.8])),
+        ("recovered", "rec", .object(["input_kg": 451.8, "recycled_output_kg": 318.4, "recovered_kg": .object(["li": 4.9, "co": 11.2, "ni": 34.1])])),
+    ]
+    let base = Timestamp(rfc3339: "2021-01-01T00:00:00Z") ?? Timestamp(nanoseconds: 0)
+    let total = options.events
+    final class Box: @unchecked Sendable { var events: [SignedEvent?] = [] }
+    let box = Box()
+    box.events = [SignedEvent?](repeating: nil, count: total)
+    let keysCopy = keys
+    t0 = now()
+    let lock = NSLock()
+    let genRate = rate(count: total, threads: 2) { i in
+        let pack = i / steps.count, step = steps[i % steps.count]
+        let at = base.adding(seconds: Int64(pack % 100_000) * 600 + Int64(i % steps.count) * 60)
+        let json: JSONValue = .object([
+            "event_id": .string(UUID().uuidString.lowercased()), "kind": .string(step.0), "pack": .string(String(format: "BENCH-%08d", pack)),
+            "actor": .string(step.1), "at": .string(at.rfc3339), "data": step.2,
+        ])
+        guard let k = keysCopy[step.1], let event = try? Event(json: json), let signed = try? SignedEvent(signing: event, with: k) else { return }
+        lock.lock(); box.events[i] = signed; lock.unlock()
+    }
+    results.add("generate + sign events (2 threads)", genRate, "events/s", against: ("sign×2", sign2))
+    let signed = box.events.compactMap { $0 }
+    guard signed.count == total else { throw LedgerError(.usage, "event generation failed") }
+    box.events = []
+    t0 = now()
+    var done = 0
+    let batch = 10_000
+    while done < total {
+        let slice = Array(signed[done..<min(total, done + batch)])
+        try ledger.append(batch: slice)
+        done += slice.count
+        if done % 100_000 == 0 { print("  appended \(done)"); fflush(nil) }
+    }
+    let appendRate = Double(total) / (now() - t0)
+    results.add("append per-event-signed (batches of 10k)", appendRate, "events/s", against: ("verify×2", verify2))
+    results.add("append, as share of raw SQLite rate", appendRate, "events/s", against: ("sqlite", sqliteRate))
+    let size = try ledger.size()
+
+    // --- Proofs and reads at full size ---------------------------------------------------
+    var rng = SystemRandomNumberGenerator()
+    var incl: [Double] = [], cons: [Double] = [], hist: [Double] = [], root: [Double] = []
+    for _ in 0..<2_000 {
+        let seq = UInt64.random(in: 0..<size, using: &rng)
+        var t = now()
+        let proof = try ledger.inclusionProof(seq: seq, size: size)
+        incl.append((now() - t) * 1e6)
+        _ = proof
+        let old = UInt64.random(in: 1..<size, using: &rng)
+        t = now()
+        _ = try ledger.consistencyProof(oldSize: old, newSize: size)
+        cons.append((now() - t) * 1e6)
+        let pack = String(format: "BENCH-%08d", Int.random(in: 0..<(total / steps.count), using: &rng))
+        t = now()
+        _ = try ledger.history(pack)
+        hist.append((now() - t) * 1e6)
+        t = now()
+        _ = try ledger.root(size: UInt64.random(in: 1...size, using: &rng))
+        root.append((now() - t) * 1e6)
+    }
+    results.add("inclusion proof p50", percentile(incl, 0.5), "µs")
+    results.add("inclusion proof p99", percentile(incl, 0.99), "µs", against: ("2 ms", 2_000), lowerIsBetter: true)
+    results.add("consistency proof p50", percentile(cons, 0.5), "µs")
+    results.add("consistency proof p99", percentile(cons, 0.99), "µs", against: ("2 ms", 2_000), lowerIsBetter: true)
+    results.add("root of a random size p99", percentile(root, 0.99), "µs")
+    results.add("history of a pack p50", percentile(hist, 0.5), "µs")
+    results.add("history of a pack p99", percentile(hist, 0.99), "µs", against: ("2 ms", 2_000), lowerIsBetter: true)
+
+    // --- Full verify ------------------------------------------------------------------------
+    t0 = now()
+    let report = try Verifier().verify(ledger)
+    let verifyRate = Double(report.entries) / (now() - t0)
+    results.add("full verify", verifyRate, "entries/s", against: ("verify×2", verify2))
+
+    try ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.doubleValue ?? 0
+    results.add("ledger file bytes per entry", bytes / Double(size), "B/entry", against: ("600 B", 600), lowerIsBetter: true)
+    results.add("peak memory (RSS)", peakRSSMB(), "MB")
+    if let out = options.json {
+        let doc: JSONValue = .object(["events": .number(Double(total)), "cores": .number(Double(ProcessInfo.processInfo.activeProcessorCount)), "results": results.json])
+        try Data(JSONPretty.render(doc).utf8).write(to: URL(fileURLWithPath: out))
+        print("\nwrote \(out)")
+    }
+}
+
+do {
+    try benchMain()
+} catch {
+    FileHandle.standardError.write(Data("packledger-bench: \(error)\n".utf8))
+    exit(1)
+}
