@@ -10,6 +10,7 @@ swift build -q 2>&1 | grep -v '^$' || true
 bin="$(swift build --show-bin-path)/packledger"
 [ -x "$bin" ] || { echo "demo: build failed" >&2; exit 1; }
 dir="${1:-demo}"
+root="$PWD"
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
 export PACKLEDGER_LEDGER="$PWD/demo.db"
 pl() { "$bin" "$@"; }
@@ -100,3 +101,21 @@ say "ledger"
 pl info
 say "verify"
 pl verify
+
+say "checkpoint, witness cosignature, evidence bundle, offline verification"
+pl checkpoint --out demo-checkpoint.txt
+vkey=$(pl info | awk '/^verifier key/ {print $3}')
+pl keygen --out demo-witness.key >/dev/null
+wkey=$(pl witness init --state demo-witness.json --name witness.demo.example --key demo-witness.key --log "$vkey")
+pl witness cosign demo-checkpoint.txt --state demo-witness.json > demo-cosignature.txt
+cat demo-cosignature.txt >> demo-checkpoint.txt
+cat demo-checkpoint.txt
+pl prove SL-STOR-0001 --checkpoint demo-checkpoint.txt --out SL-STOR-0001.bundle
+echo "log key:     $vkey"
+echo "witness key: $wkey"
+pl verify-bundle SL-STOR-0001.bundle --trust "$vkey" --witness "$wkey" --min-witnesses 1
+pl verify --trusted demo-checkpoint.txt
+if python3 -c 'import cryptography' 2>/dev/null; then
+  say "independent verifier (Tools/plverify.py, written from Schema/FORMAT.md alone)"
+  python3 "$root/Tools/plverify.py" ledger demo.db
+fi
