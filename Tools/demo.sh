@@ -4,11 +4,18 @@
 # then prints histories and the verification result.
 #
 #   bash Tools/demo.sh [DIR]      (default DIR: ./demo, recreated each run)
+#   PACKLEDGER_BIN=path/to/packledger bash Tools/demo.sh DIR   (use a prebuilt binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -q 2>&1 | grep -v '^$' || true
-bin="$(swift build --show-bin-path)/packledger"
-[ -x "$bin" ] || { echo "demo: build failed" >&2; exit 1; }
+# PACKLEDGER_BIN names a prebuilt binary (the test suite uses it; building from inside
+# `swift test` would wait on its own build lock).
+if [ -n "${PACKLEDGER_BIN:-}" ]; then
+  bin="$PACKLEDGER_BIN"
+else
+  swift build -q 2>&1 | grep -v '^$' || true
+  bin="$(swift build --show-bin-path)/packledger"
+fi
+[ -x "$bin" ] || { echo "demo: no packledger binary at $bin (build failed?)" >&2; exit 1; }
 dir="${1:-demo}"
 root="$PWD"
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"

@@ -10,7 +10,7 @@ struct PackLedgerCommand: ParsableCommand {
         commandName: "packledger",
         abstract: "An append-only, signed, hash-chained ledger of battery packs from production to recycling.",
         subcommands: [
-            Init.self, Info.self, Keygen.self, Party.self, Record.self, EntryCommand.self,
+            Init.self, Info.self, Keygen.self, Party.self, Record.self, Sign.self, Import.self, EntryCommand.self,
             History.self, Status.self, Packs.self, Verify.self, CheckpointCommand.self, Prove.self,
             Consistency.self, VerifyBundle.self, WitnessCommand.self,
         ]

@@ -134,13 +134,13 @@ public final class Ledger {
     }
 
     /// The append step, for callers that batch several events in one transaction.
-    func appendInTransaction(_ signed: SignedEvent) throws(LedgerError) -> AppendResult {
+    func appendInTransaction(_ signed: SignedEvent, signatureValid: Bool? = nil) throws(LedgerError) -> AppendResult {
         let head = try head()
         try tree.prepareFrontier(size: head.size, tip: head.hash)
         // Record times never go backwards, even if the wall clock does.
         let now = Timestamp.now()
         let recordedAt = max(now, head.recordedAt ?? now)
-        switch try Rules.judge(signed, seq: head.size, recordedAt: recordedAt, state: state) {
+        switch try Rules.judge(signed, seq: head.size, recordedAt: recordedAt, state: state, signatureValid: signatureValid) {
         case .duplicate(let seq):
             return AppendResult(seq: seq, isNew: false)
         case .accept(let effects):

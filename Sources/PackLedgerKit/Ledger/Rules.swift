@@ -162,7 +162,10 @@ struct DataReader {
 public enum Rules {
     /// Judges `signed` as the entry `seq` recorded at `recordedAt`, against `state`.
     /// Throws the first rule it breaks; returns the changes it causes or that it is a duplicate.
-    public static func judge(_ signed: SignedEvent, seq: UInt64, recordedAt: Timestamp, state: some LedgerStateView) throws(LedgerError) -> Judgement {
+    /// `signatureValid` is the verdict of a signature check already made with the same key
+    /// (imports check a whole chunk in parallel); nil means check it here.
+    public static func judge(_ signed: SignedEvent, seq: UInt64, recordedAt: Timestamp, state: some LedgerStateView,
+                             signatureValid: Bool? = nil) throws(LedgerError) -> Judgement {
         let event = signed.event
         if let record = try state.eventRecord(event.eventKey) {
             if record.eventHash == SHA256.hash(signed.bytes) { return .duplicate(seq: record.seq) }
@@ -182,7 +185,7 @@ public enum Rules {
             }
             party = p
         }
-        try checkSignature(signed, state: state)
+        try checkSignature(signed, state: state, signatureValid: signatureValid)
         if event.kind.isRegistry {
             guard party == nil else {
                 throw LedgerError(.missingRole, "only the operator may record \(event.kind.rawValue); \(event.actor) is a party", at: ErrorLocation(field: "actor"))
@@ -195,7 +198,7 @@ public enum Rules {
         return .accept(try judgePackEvent(event, party: party, seq: seq, state: state))
     }
 
-    static func checkSignature(_ signed: SignedEvent, state: some LedgerStateView) throws(LedgerError) {
+    static func checkSignature(_ signed: SignedEvent, state: some LedgerStateView, signatureValid: Bool?) throws(LedgerError) {
         let event = signed.event
         guard let key = try state.key(signed.keyID) else {
             throw LedgerError(.invalidKey, "key \(signed.keyID) is not registered")
@@ -208,7 +211,7 @@ public enum Rules {
             let state = key.validUntil.map { event.at >= $0 } == true ? "revoked" : "not yet valid"
             throw LedgerError(.invalidKey, "key \(signed.keyID) of \(event.actor) is \(state) at \(event.at) (\(window))", at: ErrorLocation(field: "at"))
         }
-        guard key.publicKey.isValidSignature(signed.signature, for: Event.signedMessage(signed.bytes)) else {
+        guard signatureValid ?? key.publicKey.isValidSignature(signed.signature, for: Event.signedMessage(signed.bytes)) else {
             throw LedgerError(.badSignature, "signature by key \(signed.keyID) of \(event.actor) does not verify")
         }
     }

@@ -1,0 +1,306 @@
+import Foundation
+
+/// Reads a file or standard input in fixed-size chunks, so memory stays bounded whatever the
+/// file's size, and hands out lines or CSV records with the line number each starts on.
+public final class ByteSource {
+    private let fd: Int32
+    private let ownsFD: Bool
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var eof = false
+    /// Bytes consumed so far (for progress).
+    public private(set) var bytesRead: Int = 0
+    /// The file's size when it is a regular file, for progress estimates.
+    public let totalBytes: Int?
+    /// The name used in error messages.
+    public let name: String
+    /// Longest line or record accepted.
+    public static let maxRecordBytes = 1 << 20
+
+    /// Opens `path`, or standard input for `-`.
+    public init(path: String) throws(LedgerError) {
+        if path == "-" {
+            fd = 0
+            ownsFD = false
+            name = "<stdin>"
+            totalBytes = nil
+        } else {
+            let opened = open(path, O_RDONLY)
+            guard opened >= 0 else {
+                throw LedgerError(.notFound, "cannot open \(path): \(String(cString: strerror(errno)))", at: ErrorLocation(file: path))
+            }
+            fd = opened
+            ownsFD = true
+            name = path
+            var st = stat()
+            totalBytes = fstat(opened, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : nil
+        }
+    }
+
+    deinit { if ownsFD { close(fd) } }
+
+    /// Ensures at least one unread byte is buffered; false at end of input.
+    private func fill() throws(LedgerError) -> Bool {
+        if position < buffer.count { return true }
+        if eof { return false }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { throw LedgerError(.storage, "cannot read \(name): \(String(cString: strerror(errno)))", at: ErrorLocation(file: name)) }
+        if n == 0 { eof = true; return false }
+        buffer = Array(chunk[0..<n])
+        position = 0
+        return true
+    }
+
+    /// The next byte, or nil at the end.
+    @inline(__always) func next() throws(LedgerError) -> UInt8? {
+        guard try fill() else { return nil }
+        let b = buffer[position]
+        position += 1
+        bytesRead += 1
+        return b
+    }
+
+    /// The next byte without consuming it.
+    func peek() throws(LedgerError) -> UInt8? {
+        guard try fill() else { return nil }
+        return buffer[position]
+    }
+
+    /// The next line without its `\n` (and a `\r` before it), or nil at the end.
+    func line(number: Int) throws(LedgerError) -> [UInt8]? {
+        guard try fill() else { return nil }
+        var out: [UInt8] = []
+        while try fill() {
+            if let nl = buffer[position...].firstIndex(of: 0x0a) {
+                out.append(contentsOf: buffer[position..<nl])
+                bytesRead += nl + 1 - position
+                position = nl + 1
+                if out.last == 0x0d { out.removeLast() }
+                return out
+            }
+            out.append(contentsOf: buffer[position...])
+            bytesRead += buffer.count - position
+            position = buffer.count
+            guard out.count <= ByteSource.maxRecordBytes else {
+                throw LedgerError(.malformed, "line is longer than \(ByteSource.maxRecordBytes) bytes", at: ErrorLocation(file: name, line: number))
+            }
+        }
+        if out.last == 0x0d { out.removeLast() }
+        return out
+    }
+}
+
+/// One input record: an event object (possibly with a signature) and where it came from.
+public struct InputRecord: Sendable {
+    /// 1-based line on which the record starts.
+    public let line: Int
+    /// The object as read: event members, plus `key_id` and `signature` when signed.
+    public let object: [String: JSONValue]
+}
+
+/// Turns JSON Lines or CSV (PRODUCT.md §4) into event objects, one record at a time.
+public final class RecordReader {
+    /// The input formats.
+    public enum Format: String, Sendable { case jsonl, csv }
+
+    private let source: ByteSource
+    /// The input format (chosen by extension, or by the first byte: `{` means JSON Lines).
+    public let format: Format
+    private var lineNumber = 0
+    private var header: [String]?
+    /// The source's name, for messages.
+    public var name: String { source.name }
+    /// Progress: bytes read so far and the total when known.
+    public var progress: (read: Int, total: Int?) { (source.bytesRead, source.totalBytes) }
+
+    /// Opens `path` (or `-`), detecting the format unless given.
+    public init(path: String, format: Format? = nil) throws(LedgerError) {
+        source = try ByteSource(path: path)
+        if let format {
+            self.format = format
+        } else if path.lowercased().hasSuffix(".csv") {
+            self.format = .csv
+        } else if path.lowercased().hasSuffix(".jsonl") || path.lowercased().hasSuffix(".ndjson") || path.lowercased().hasSuffix(".json") {
+            self.format = .jsonl
+        } else {
+            // JSON Lines start with an object; anything else is read as CSV, whose header
+            // check then says clearly what was expected.
+            self.format = try source.peek() == UInt8(ascii: "{") ? .jsonl : .csv
+        }
+    }
+
+    /// The next record, or nil at the end of input. Blank lines are skipped.
+    public func next() throws(LedgerError) -> InputRecord? {
+        switch format {
+        case .jsonl: return try nextJSONLine()
+        case .csv: return try nextCSVRecord()
+        }
+    }
+
+    private func nextJSONLine() throws(LedgerError) -> InputRecord? {
+        while true {
+            lineNumber += 1
+            guard var bytes = try source.line(number: lineNumber) else { return nil }
+            if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            let value: JSONValue
+            do {
+                value = try JSONParser.parse(bytes)
+            } catch {
+                throw LedgerError(.malformed, "not valid JSON: \(error)", at: ErrorLocation(file: name, line: lineNumber))
+            }
+            guard let object = value.objectValue else {
+                throw LedgerError(.malformed, "each line must be one JSON object", at: ErrorLocation(file: name, line: lineNumber))
+            }
+            return InputRecord(line: lineNumber, object: object)
+        }
+    }
+
+    // MARK: CSV (RFC 4180, with a header row)
+
+    /// Reads one CSV record: fields separated by commas, optionally quoted; a quoted field may
+    /// contain commas, doubled quotes and newlines.
+    private func csvFields() throws(LedgerError) -> (line: Int, fields: [String])? {
+        guard try source.peek() != nil else { return nil }
+        lineNumber += 1
+        let start = lineNumber
+        if start == 1, try source.peek() == 0xEF {
+            for expected: UInt8 in [0xEF, 0xBB, 0xBF] where try source.next() != expected {
+                throw LedgerError(.malformed, "invalid byte-order mark", at: ErrorLocation(file: name, line: 1))
+            }
+        }
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var total = 0
+        func finish() throws(LedgerError) {
+            guard let s = String(validating: field, as: UTF8.self) else {
+                throw LedgerError(.malformed, "field \(fields.count + 1) is not valid UTF-8", at: ErrorLocation(file: name, line: start))
+            }
+            fields.append(s)
+            field.removeAll(keepingCapacity: true)
+        }
+        while true {
+            guard let b = try source.next() else { try finish(); return (start, fields) }
+            total += 1
+            guard total <= ByteSource.maxRecordBytes else {
+                throw LedgerError(.malformed, "record is longer than \(ByteSource.maxRecordBytes) bytes", at: ErrorLocation(file: name, line: start))
+            }
+            switch b {
+            case UInt8(ascii: ","):
+                try finish()
+            case 0x0a:
+                if field.last == 0x0d { field.removeLast() }
+                try finish()
+                return (start, fields)
+            case UInt8(ascii: "\"") where field.isEmpty:
+                // Quoted field: read to the closing quote.
+                while true {
+                    guard let c = try source.next() else {
+                        throw LedgerError(.malformed, "unterminated quoted field (opened on line \(start))", at: ErrorLocation(file: name, line: start))
+                    }
+                    total += 1
+                    if c == 0x0a { lineNumber += 1 }
+                    if c == UInt8(ascii: "\"") {
+                        if try source.peek() == UInt8(ascii: "\"") {
+                            _ = try source.next()
+                            field.append(c)
+                            continue
+                        }
+                        break
+                    }
+                    field.append(c)
+                }
+                let after = try source.peek()
+                guard after == nil || after == UInt8(ascii: ",") || after == 0x0a || after == 0x0d else {
+                    throw LedgerError(.malformed, "text after a closing quote in field \(fields.count + 1)", at: ErrorLocation(file: name, line: lineNumber))
+                }
+                if after == 0x0d {
+                    _ = try source.next()
+                    let next = try source.peek()
+                    guard next == 0x0a || next == nil else {
+                        throw LedgerError(.malformed, "stray carriage return", at: ErrorLocation(file: name, line: lineNumber))
+                    }
+                }
+                if try source.peek() == nil { try finish(); return (start, fields) }
+            case UInt8(ascii: "\""):
+                throw LedgerError(.malformed, "a quote inside an unquoted field \(fields.count + 1)", at: ErrorLocation(file: name, line: lineNumber))
+            default:
+                field.append(b)
+            }
+        }
+    }
+
+    /// Columns allowed besides `data.*`.
+    static let envelopeColumns: Set<String> = ["event_id", "kind", "pack", "at", "actor"]
+
+    private func nextCSVRecord() throws(LedgerError) -> InputRecord? {
+        if header == nil {
+            guard let (line, names) = try csvFields() else { return nil }
+            for (i, n) in names.enumerated() {
+                guard RecordReader.envelopeColumns.contains(n) || (n.hasPrefix("data.") && n.count > 5 && !n.hasSuffix(".")) else {
+                    throw LedgerError(.malformed, "unknown column \"\(n)\" (use event_id, kind, pack, at, actor and data.FIELD or data.FIELD.SUB)", at: ErrorLocation(file: name, line: line, field: "column \(i + 1)"))
+                }
+                guard names.firstIndex(of: n) == i else {
+                    throw LedgerError(.malformed, "column \"\(n)\" appears twice", at: ErrorLocation(file: name, line: line))
+                }
+            }
+            for required in ["event_id", "kind", "pack", "at"] where !names.contains(required) {
+                throw LedgerError(.malformed, "the header needs a column \"\(required)\"", at: ErrorLocation(file: name, line: line))
+            }
+            header = names
+        }
+        guard let header else { return nil }
+        while true {
+            guard let (line, cells) = try csvFields() else { return nil }
+            if cells.count == 1, cells[0].isEmpty { continue }
+            guard cells.count == header.count else {
+                throw LedgerError(.malformed, "\(cells.count) fields, but the header has \(header.count)", at: ErrorLocation(file: name, line: line))
+            }
+            var object: [String: JSONValue] = [:]
+            var data: [String: JSONValue] = [:]
+            for (column, cell) in zip(header, cells) where !cell.isEmpty {
+                if column.hasPrefix("data.") {
+                    let path = column.dropFirst(5).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                    guard path.count <= 2, !path.contains(where: \.isEmpty) else {
+                        throw LedgerError(.malformed, "column \(column): use data.FIELD or data.FIELD.SUB", at: ErrorLocation(file: name, line: line))
+                    }
+                    let value = try RecordReader.csvValue(cell, at: ErrorLocation(file: name, line: line, field: column))
+                    if path.count == 1 {
+                        guard data[path[0]] == nil else {
+                            throw LedgerError(.malformed, "\(column) conflicts with \(column).*", at: ErrorLocation(file: name, line: line, field: column))
+                        }
+                        data[path[0]] = value
+                    } else {
+                        var inner = data[path[0]]?.objectValue ?? [:]
+                        if data[path[0]] != nil, data[path[0]]?.objectValue == nil {
+                            throw LedgerError(.malformed, "\(column) conflicts with data.\(path[0])", at: ErrorLocation(file: name, line: line, field: column))
+                        }
+                        inner[path[1]] = value
+                        data[path[0]] = .object(inner)
+                    }
+                } else {
+                    object[column] = .string(cell)
+                }
+            }
+            object["data"] = .object(data)
+            return InputRecord(line: line, object: object)
+        }
+    }
+
+    /// "Numbers are numbers": a cell that is a JSON number becomes one; a cell starting with
+    /// `[` or `{` is parsed as JSON (lists such as derived_from); anything else is a string.
+    static func csvValue(_ cell: String, at location: ErrorLocation) throws(LedgerError) -> JSONValue {
+        guard let first = cell.utf8.first else { return .string(cell) }
+        if first == UInt8(ascii: "[") || first == UInt8(ascii: "{") || first == UInt8(ascii: "-") || (first >= 48 && first <= 57) {
+            do {
+                return try JSONParser.parse(cell)
+            } catch {
+                if first == UInt8(ascii: "[") || first == UInt8(ascii: "{") {
+                    throw LedgerError(.malformed, "not valid JSON: \(error)", at: location)
+                }
+            }
+        }
+        return .string(cell)
+    }
+}
