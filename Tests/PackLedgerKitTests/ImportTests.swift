@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import PackLedgerKit
+
+@Suite("Sign and import")
+struct ImportTests {
+    /// `count` unsigned JSON Lines for the maker: produced events for packs IMP-0…
+    static func unsignedLines(_ count: Int, badAt: Int? = nil) -> String {
+        (0..<count).map { i in
+            let mass = i == badAt ? "-1" : "300.5"
+            return #"{"event_id":"\#(uuid(i))","kind":"produced","pack":"IMP-\#(i)","at":"2025-01-01T00:00:00Z","data":{"category":"ev","chemistry":"lfp","mass_kg":\#(mass),"energy_kwh":50}}"#
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func uuid(_ i: Int) -> String { String(format: "00000000-0000-4000-8000-%012d", i) }
+
+    func write(_ text: String, _ name: String, in w: CLIWorld) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: w.dir.path(name)))
+    }
+
+    @Test func aBadLineDeepInsideWritesNothingAndIsNamed() throws {
+        let w = try CLIWorld()
+        try write(Self.unsignedLines(3_000, badAt: 2_345), "in.jsonl", in: w)
+        try w.expectRejected({ try w.run(["import", "in.jsonl", "--actor", "maker", "--key", "maker.key"]) }, "in.jsonl:2346")
+        let r = try w.run(["import", "in.jsonl", "--actor", "maker", "--key", "maker.key"])
+        #expect(r.stderr.contains("nothing written") && r.stderr.contains("data.mass_kg"), "\(r.stderr)")
+        #expect(try Ledger(path: w.ledger, readOnly: true).pack("IMP-0") == nil)
+    }
+
+    @Test func importingTheSameFileTwiceAddsNothing() throws {
+        let w = try CLIWorld()
+        try write(Self.unsignedLines(500), "in.jsonl", in: w)
+        try w.ok(["sign", "in.jsonl", "--actor", "maker", "--key", "maker.key", "--out", "signed.jsonl"])
+        let before = try w.size()
+        let first = try JSONParser.parse(w.ok(["import", "signed.jsonl", "--format", "json"]))
+        #expect(first["appended"]?.doubleValue == 500)
+        #expect(try w.size() == before + 500)
+        let second = try JSONParser.parse(w.ok(["import", "signed.jsonl", "--format", "json"]))
+        #expect(second["appended"]?.doubleValue == 0 && second["duplicates"]?.doubleValue == 500)
+        #expect(try w.size() == before + 500)
+        // Importing the unsigned original with the same key yields the same signatures: also a no-op.
+        let third = try JSONParser.parse(w.ok(["import", "in.jsonl", "--actor", "maker", "--key", "maker.key", "--format", "json"]))
+        #expect(third["appended"]?.doubleValue == 0)
+        #expect(try w.run(["verify"]).status == 0)
+    }
+
+    @Test func aSignedFileAlteredAfterSigningIsRejected() throws {
+        let w = try CLIWorld()
+        try write(Self.unsignedLines(50), "in.jsonl", in: w)
+        try w.ok(["sign", "in.jsonl", "--actor", "maker", "--key", "maker.key", "--out", "signed.jsonl"])
+        let signed = try String(contentsOfFile: w.dir.path("signed.jsonl"), encoding: .utf8)
+        let altered = signed.replacingOccurrences(of: #""pack":"IMP-37""#, with: #""pack":"IMP-99""#)
+        #expect(altered != signed)
+        try write(altered, "altered.jsonl", in: w)
+        try w.expectRejected({ try w.run(["import", "altered.jsonl"]) }, "altered.jsonl:38")
+        let r = try w.run(["import", "altered.jsonl"])
+        #expect(r.stderr.contains("does not verify"), "\(r.stderr)")
+        // A signature moved to another actor's line is rejected too.
+        let stolen = signed.replacingOccurrences(of: #""actor":"maker""#, with: #""actor":"oem""#)
+        try write(stolen, "stolen.jsonl", in: w)
+        try w.expectRejected({ try w.run(["import", "stolen.jsonl"]) }, "stolen.jsonl:1")
+    }
+
+    @Test func anUnsignedFileWithoutKeyIsRejectedClearly() throws {
+        let w = try CLIWorld()
+        try write(Self.unsignedLines(5), "in.jsonl", in: w)
+        try w.expectRejected({ try w.run(["import", "in.jsonl"]) }, "in.jsonl:1: import rejected, nothing written: this record is not signed: give --actor and --key")
+        #expect(try w.run(["import", "in.jsonl", "--actor", "maker"]).status == 64)
+    }
+
+    @Test func csvWithQuotesNewlinesAndBOMImports() throws {
+        let w = try CLIWorld()
+        let csv = "\u{FEFF}event_id,kind,pack,at,data.category,data.chemistry,data.mass_kg,data.energy_kwh,data.plant,data.materials_kg.co,data.derived_from\r\n"
+            + "\(Self.uuid(1)),produced,CSV-1,2025-01-01T00:00:00Z,ev,nmc,412.5,70,\"Plant \"\"North\"\", hall 2\",12.25,\r\n"
+            + "\(Self.uuid(2)),produced,CSV-2,2025-01-01T00:00:00Z,ev,nmc,400,70,\"two\nlines\",,\r\n"
+        try write(csv, "in.csv", in: w)
+        let r = try w.run(["import", "in.csv", "--actor", "maker", "--key", "maker.key"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let h1 = try JSONParser.parse(w.ok(["history", "CSV-1", "--format", "json"]))
+        let data = try #require(h1["events"]?.arrayValue?.first?["data"])
+        #expect(data["plant"]?.stringValue == #"Plant "North", hall 2"#)
+        #expect(data["mass_kg"]?.doubleValue == 412.5)
+        #expect(data["materials_kg"]?["co"]?.doubleValue == 12.25)
+        let h2 = try JSONParser.parse(w.ok(["history", "CSV-2", "--format", "json"]))
+        #expect(h2["events"]?.arrayValue?.first?["data"]?["plant"]?.stringValue == "two\nlines")
+    }
+
+    @Test(arguments: [
+        ("event_id,kind,pack\n", "needs a column \"at\""),
+        ("event_id,kind,pack,at,weight\n", "unknown column \"weight\""),
+        ("event_id,kind,pack,at\nx,y\n", "2 fields, but the header has 4"),
+        ("event_id,kind,pack,at\n\"unterminated,produced,P,2025-01-01T00:00:00Z\n", "unterminated quoted field"),
+        ("event_id,kind,pack,at\na\"b,produced,P,2025-01-01T00:00:00Z\n", "a quote inside an unquoted field"),
+    ])
+    func malformedCSV(text: String, message: String) throws {
+        let w = try CLIWorld()
+        try write(text, "bad.csv", in: w)
+        try w.expectRejected({ try w.run(["import", "bad.csv", "--actor", "maker", "--key", "maker.key"]) }, message)
+    }
+
+    @Test func signWritesNothingWhenARecordIsBad() throws {
+        let w = try CLIWorld()
+        try write(Self.unsignedLines(10) + "{not json\n", "in.jsonl", in: w)
+        let r = try w.run(["sign", "in.jsonl", "--actor", "maker", "--key", "maker.key", "--out", "signed.jsonl"])
+        #expect(r.status == 1 && r.stderr.contains("in.jsonl:11"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w.dir.path("signed.jsonl")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: w.dir.url.path).allSatisfy { !$0.contains("partial") })
+    }
+
+    @Test func importFromStandardInput() throws {
+        let w = try CLIWorld()
+        let r = try w.run(["import", "-", "--actor", "maker", "--key", "maker.key"], stdin: Self.unsignedLines(3))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("imported 3 of 3"))
+        #expect(r.stderr.isEmpty, "no progress output when piped")
+    }
+}
