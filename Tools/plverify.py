@@ -1,44 +1,56 @@
 #!/usr/bin/env python3
-"""plverify: an independent verifier for PackLedger ledgers (on-disk format version 1).
+"""plverify: an independent verifier for PackLedger ledgers, evidence bundles and tlog-proofs.
 
 This program was written from Schema/FORMAT.md alone (with Schema/ledger.sql, README.md,
-PRODUCT.md and DOMAIN.md for context), without reading the Swift sources, to show that the
-specification is complete enough for a regulator to re-implement `packledger verify`.
+PRODUCT.md, DOMAIN.md and shared/conformance/VECTORS.md for context), without reading the
+Swift sources, to show that the specification is complete enough for a regulator to
+re-implement `packledger verify` and `packledger verify-bundle`.
 
-    python3 Tools/plverify.py ledger PATH.db [--json]
+    python3 Tools/plverify.py ledger PATH.db [--trusted CHECKPOINT_FILE] [--json]
+    python3 Tools/plverify.py bundle FILE --trust VKEY [--witness VKEY ...] [--min-witnesses K] [--json]
+    python3 Tools/plverify.py proof FILE --trust VKEY [--witness VKEY ...] [--min-witnesses K] [--json]
 
-It implements FORMAT.md §6 "Verifying a ledger" with the registry rules of §5 and the pack
-lifecycle rules of §7. On success it prints `OK: <n> entries, root <base64>` (the RFC 6962
-Merkle root over all entry hashes) and exits 0; on the first fault it prints
-`FAIL: entry <seq>: <reason>` and exits 1; usage errors and unreadable files exit 2. With
---json it prints {"ok": true, "entries": n, "root": ..., "origin": ...} or
-{"ok": false, "entry": seq, "reason": ...} instead. As FORMAT.md §1 says, only the `entries`
-table is read; the projections (events, packs, parties, keys) are ignored. Not implemented:
-the checks that §9 (added to FORMAT.md later) gives `packledger verify` on the `tree` and
-`checkpoints` tables, and `--trusted CHECKPOINT`.
+`ledger` implements FORMAT.md §6 "Verifying a ledger" (with the registry rules of §5 and the
+pack lifecycle rules of §7), then the checks §9 gives `packledger verify`: the stored `tree`
+must give the replayed root, and every row of `checkpoints` must be a note signed by an operator
+key whose origin is the ledger's and whose root is the replayed root at its size (a size above
+the ledger's means entries were removed from the end). With --trusted, the given checkpoint
+note must be signed by the operator key and the ledger must have the same root at its size.
+It prints `OK: <n> entries, root <base64>` (the RFC 6962 root over all entry hashes) and more,
+or `FAIL: entry <seq>: <reason>` (`FAIL: checkpoint ...`, `FAIL: tree: ...` for faults that
+belong to no entry).
 
-Dependencies: the Python 3.11 standard library and `cryptography` (Ed25519). RFC 8785 (JCS)
-canonicalization is implemented here.
+`bundle` implements §11 (evidence bundles), `proof` §10 (c2sp.org/tlog-proof@v1). Both verify
+the checkpoint as a C2SP signed note (§9) under the trusted log key, count witness
+cosignatures (§12, type 0x04), and check RFC 9162 inclusion proofs. `bundle` then replays
+the included entries with the rules of §6 steps 6-13. They print
+`OK: pack <id> is <status>; <n> entries proven against <origin> size <size>; <k> witness(es)`
+and `OK: entry <n> is in <origin> at size <size> (<k> witness(es))`.
 
-Where FORMAT.md is silent or ambiguous, this verifier follows what the reference `packledger`
-was observed to do (black-box, through its CLI) and marks the place "Interpretation":
-  * "characters" (1-200 chars etc.) are extended grapheme clusters, approximated here;
-  * the year range 1970-2200 applies to the year as written, and also to record times `T`;
-    all times must be real calendar times (no Feb 30, no second 60, offsets up to 23:59);
-  * base64 must be canonical (re-encoding gives the same text);
-  * entry 0 gets only the ledger.init rule of §6 step 7 (no 300-second rule);
-  * `authorized_from` / `authorized_until` may also be bare YYYY-MM-DD dates (midnight UTC),
-    and each may be given alone;
-  * `replaced_modules` is a list of 1-1000 distinct ids with pack-id syntax;
-  * `recovered_kg` names match [a-z0-9][a-z0-9._-]{0,31};
-  * `materials_kg` / `recovered_kg` totals are exact sums of the double values (the
-    reference adds them in hash-map order, so its own result can vary from run to run);
-  * a registry event's `note` is a member of `data`;
-  * the storage class of a column (BLOB or TEXT) does not matter, only its bytes;
-  * `application_id` is 0x504B4C47 (FORMAT.md §1's decimal 1347111751 is a typo).
+Exit status: 0 verified, 1 a fault (the message names the entry where there is one), 2 a usage
+error or an unreadable file. --json prints one JSON object instead: {"ok": true, ...} or
+{"ok": false, "entry": seq or null, "reason": ...}.
 
-A later `bundle FILE --trust VKEY` subcommand can reuse Fault, the JCS and time helpers,
-parse_entry, check_event_envelope, State and the per-kind rule functions.
+Dependencies: the Python 3 standard library and `cryptography` (Ed25519). RFC 8785 (JCS),
+C2SP signed notes and the RFC 6962/9162 Merkle proofs are implemented here.
+
+Where FORMAT.md is silent or ambiguous, this verifier takes the reading below, marked
+"Interpretation" where it is used (the first two were checked against the reference
+`packledger`, black-box, through its CLI):
+  * the witness cosignature message of §12 ends with the checkpoint's note *text* (the body
+    lines that the operator signed), not with the note including its signature lines;
+  * the `size` and `root` columns of `checkpoints` are not checked: the signed note is what
+    §9 verifies (they are copies, like the projections);
+  * a checkpoint body is exactly the three lines of §9 (no C2SP extension lines);
+  * every base64 text in a bundle, a tlog-proof or a checkpoint body must be canonical
+    (padding bits zero), so that no byte of those files can change unnoticed (§11); base64
+    in signature lines and verifier keys is read as C2SP/x/mod do (standard alphabet, padding
+    required, see `decode_b64_loose`) but its padding bits must be zero as well;
+  * the operator keys that may sign checkpoints are the keys held by `operator`, which §5
+    gives only through `ledger.init` (`party.key-added` needs a registered party, and the
+    operator is not one);
+  * in a bundle, step 3 of §11 is done for every entry before the replay of step 4, so a
+    bundle with two faults names the one step 3 finds.
 """
 
 from __future__ import annotations
@@ -51,24 +63,33 @@ import math
 import re
 import sqlite3
 import sys
-import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
+                                                               Ed25519PublicKey)
 
 # ---------------------------------------------------------------------------------------------
 # Constants from FORMAT.md
 
-APPLICATION_ID = 0x504B4C47  # "PKLG" (§1 gives the decimal 1347111751, which is not this value)
+APPLICATION_ID = 1347112007  # §1: 0x504B4C47, "PKLG"
 USER_VERSION = 1
 ENTRY_MAGIC = "packledger/entry/v1"
 SIGN_PREFIX = b"packledger/event/v1\n"
 ZERO_HASH = bytes(32)
+EMPTY_ROOT = hashlib.sha256(b"").digest()
 MAX_FUTURE_NS = 300 * 10**9  # §6 step 11
 NS = 10**9
+
+BUNDLE_FORMAT = "packledger-bundle/v1"  # §11
+TLOG_PROOF_MAGIC = b"c2sp.org/tlog-proof@v1"  # §10
+SIG_LINE_PREFIX = "\u2014 ".encode()  # "— " (U+2014 EM DASH, space), C2SP signed-note
+COSIGNATURE_PREFIX = b"cosignature/v1\ntime "  # §12
+ALG_ED25519 = 0x01  # C2SP signed-note Ed25519 signature type
+ALG_COSIGNATURE = 0x04  # C2SP tlog-cosignature Ed25519 type
+MAX_NOTE_SIGNATURES = 100  # as golang.org/x/mod/sumdb/note (C2SP: at least 16)
+MAX_PROOF_HASHES = 63
 
 PACK_KINDS = ("produced", "sold", "installed", "serviced", "removed", "assessed", "reused",
               "repurposed", "collected", "transferred", "intake", "recovered")
@@ -93,30 +114,46 @@ MARKET_RE = re.compile(r"[A-Z]{2}")
 VIN_RE = re.compile(r"[0-9A-HJ-NPR-Z]{17}")
 HEX16_RE = re.compile(r"[0-9a-f]{16}")
 HEX64_RE = re.compile(r"[0-9a-f]{64}")
-SEQ_RE = re.compile(r"0|[1-9][0-9]*")
-MATERIAL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")  # observed, not in FORMAT.md
+DECIMAL_RE = re.compile(r"0|[1-9][0-9]*")
+MATERIAL_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 AT_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
                    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})")
-DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 RECORD_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
                             r"\.([0-9]{6})Z")
+KEY_HASH_RE = re.compile(r"[0-9a-fA-F]{8}")
 
 
 class Fault(Exception):
-    """A verification fault; the message is the reason printed after `FAIL: entry N: `."""
+    """A verification fault. `entry` is the sequence number it belongs to, if any."""
+
+    def __init__(self, reason: str, entry: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.entry = entry
+
+    def at_entry(self, seq: int) -> "Fault":
+        if self.entry is None:
+            self.entry = seq
+        return self
+
+    def __str__(self) -> str:
+        where = f"entry {self.entry}: " if self.entry is not None else ""
+        return where + self.reason
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable file (exit status 2)."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Strict JSON and RFC 8785 canonicalization
+# Strict JSON and RFC 8785 canonicalization (§2)
 
 
 def _json_number(text: str) -> float:
     """Every JSON number, with or without a fraction, denotes the nearest IEEE 754 double.
 
     JCS serializes that double, so `75` and `75.0` both denote 75.0, whose canonical form is
-    `75`; the byte comparison with the re-serialization then rejects `75.0`. Keeping integers
-    as Python ints would wrongly accept e.g. 12345678901234567890 (canonical:
-    12345678901234567000).
+    `75`; the byte comparison with the re-serialization then rejects `75.0`.
     """
     value = float(text)
     if not math.isfinite(value):
@@ -137,19 +174,19 @@ def _json_object(pairs):
     return obj
 
 
-def parse_json_strict(raw: bytes):
-    """Parse UTF-8 JSON; numbers become floats, duplicates/NaN/non-finite numbers are faults."""
+def parse_json_strict(raw: bytes, what: str = "event bytes"):
+    """Parse UTF-8 JSON; numbers become floats; duplicates and non-finite numbers are faults."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Fault(f"event bytes are not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        raise Fault(f"{what} are not valid UTF-8 ({exc.reason} at byte {exc.start})")
     try:
         return json.loads(text, object_pairs_hook=_json_object, parse_float=_json_number,
                           parse_int=_json_number, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
-        raise Fault(f"event bytes are not valid JSON: {exc.msg} (offset {exc.pos})")
+        raise Fault(f"{what} are not valid JSON: {exc.msg} (offset {exc.pos})")
     except RecursionError:
-        raise Fault("event JSON is nested too deeply")
+        raise Fault(f"{what}: JSON nested too deeply")
 
 
 def jcs_number(x: float) -> str:
@@ -194,6 +231,11 @@ def jcs_string(s: str) -> str:
     return '"' + _JCS_NEEDS_ESCAPE.sub(_jcs_escape, s) + '"'
 
 
+def utf16_key(name: str) -> bytes:
+    """Sort key: a string's UTF-16 code units (big-endian bytes compare the same way)."""
+    return name.encode("utf-16-be", "surrogatepass")
+
+
 def jcs(value) -> str:
     """RFC 8785 serialization of a parsed JSON value (members sorted by UTF-16 code units)."""
     if value is None:
@@ -209,7 +251,7 @@ def jcs(value) -> str:
     if isinstance(value, list):
         return "[" + ",".join(jcs(v) for v in value) + "]"
     if isinstance(value, dict):
-        names = sorted(value, key=lambda name: name.encode("utf-16-be", "surrogatepass"))
+        names = sorted(value, key=utf16_key)
         return "{" + ",".join(jcs_string(n) + ":" + jcs(value[n]) for n in names) + "}"
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
@@ -218,11 +260,11 @@ def jcs_bytes(value) -> bytes:
     try:
         return jcs(value).encode("utf-8")
     except UnicodeEncodeError:
-        raise Fault("event JSON contains a lone surrogate (not valid Unicode)")
+        raise Fault("JSON contains a lone surrogate (not valid Unicode)")
 
 
 # ---------------------------------------------------------------------------------------------
-# Small codecs
+# Times (§2, §3)
 
 
 def days_from_civil(y: int, m: int, d: int) -> int:
@@ -241,13 +283,17 @@ def _days_in_month(y: int, m: int) -> int:
     return 30 if m in (4, 6, 9, 11) else 31
 
 
-def _civil_ns(y, mo, d, h, mi, s, frac, what) -> int:
+def _civil_ns(match: re.Match, what: str) -> int:
+    """Nanoseconds since the epoch of a matched date-time, ignoring any offset (§2 rules)."""
+    y, mo, d, h, mi, s = (int(g) for g in match.groups()[:6])
+    if not 1970 <= y <= 2200:
+        raise Fault(f"{what}: year outside 1970-2200")
     if not (1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo)):
         raise Fault(f"{what}: no such date")
     if h > 23 or mi > 59 or s > 59:
         raise Fault(f"{what}: no such time of day")
     seconds = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-    return seconds * NS + int((frac or "0").ljust(9, "0"))
+    return seconds * NS + int((match.group(7) or "0").ljust(9, "0"))
 
 
 def parse_instant(value, what: str) -> int:
@@ -257,10 +303,7 @@ def parse_instant(value, what: str) -> int:
     m = AT_RE.fullmatch(value)
     if not m:
         raise Fault(f"{what} {value!r} is not an RFC 3339 time of the §2 form")
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    if not 1970 <= y <= 2200:
-        raise Fault(f"{what} {value!r}: year outside 1970-2200")
-    ns = _civil_ns(y, mo, d, h, mi, s, m.group(7), f"{what} {value!r}")
+    ns = _civil_ns(m, f"{what} {value!r}")
     zone = m.group(8)
     if zone != "Z":
         oh, om = int(zone[1:3]), int(zone[4:6])
@@ -271,41 +314,27 @@ def parse_instant(value, what: str) -> int:
     return ns
 
 
-def parse_instant_or_date(value, what: str) -> int:
-    """An `at`-syntax time, or a bare YYYY-MM-DD date meaning 00:00:00Z of that day.
-
-    Interpretation: FORMAT.md §5 says times in `data` use the `at` syntax, but the reference
-    accepts bare dates in `authorized_from` / `authorized_until` (compared as midnight UTC).
-    """
-    m = DATE_RE.fullmatch(value) if isinstance(value, str) else None
-    if m is None:
-        return parse_instant(value, what)
-    y, mo, d = (int(g) for g in m.groups())
-    if not 1970 <= y <= 2200:
-        raise Fault(f"{what} {value!r}: year outside 1970-2200")
-    return _civil_ns(y, mo, d, 0, 0, 0, None, f"{what} {value!r}")
-
-
 def parse_record_time(value: str) -> int:
-    """The header's `time` (§3). Interpretation: the §2 year range 1970-2200 applies too."""
+    """The header's `time` (§3): exactly YYYY-MM-DDTHH:MM:SS.ffffffZ, valid under §2's rules."""
     m = RECORD_TIME_RE.fullmatch(value)
     if not m:
         raise Fault(f"record time {value!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    if not 1970 <= y <= 2200:
-        raise Fault(f"record time {value!r}: year outside 1970-2200")
-    return _civil_ns(y, mo, d, h, mi, s, m.group(7), f"record time {value!r}")
+    return _civil_ns(m, f"record time {value!r}")
 
 
-def decode_b64(value, length: int, what: str) -> bytes:
-    """Standard padded base64 of exactly `length` bytes, in canonical form."""
+# ---------------------------------------------------------------------------------------------
+# base64, hashes, key ids
+
+
+def decode_b64(value, length: int | None, what: str) -> bytes:
+    """Standard padded base64 (RFC 4648 §4) in canonical form, of `length` bytes if given."""
     if not isinstance(value, str) or not value.isascii():
         raise Fault(f"{what} must be a base64 string")
     try:
         raw = base64.b64decode(value, validate=True)
     except ValueError:
         raise Fault(f"{what} is not valid base64")
-    if len(raw) != length:
+    if length is not None and len(raw) != length:
         raise Fault(f"{what} must encode {length} bytes, not {len(raw)}")
     if base64.b64encode(raw).decode("ascii") != value:
         raise Fault(f"{what} is not canonical base64")
@@ -313,141 +342,375 @@ def decode_b64(value, length: int, what: str) -> bytes:
 
 
 def key_id_of(public_key: bytes) -> str:
+    """§2: the first 8 bytes of SHA-256 of the raw public key, as 16 hex digits."""
     return hashlib.sha256(public_key).digest()[:8].hex()
 
 
 def leaf_hash(entry_bytes: bytes) -> bytes:
+    """§4: SHA-256(0x00 ‖ entry bytes), the RFC 6962 leaf hash."""
     return hashlib.sha256(b"\x00" + entry_bytes).digest()
 
 
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def load_public_key(raw: bytes, what: str) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise Fault(f"{what} is not an Ed25519 public key")
+
+
+def ed25519_ok(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        public.verify(signature, message)
+        return True
+    except InvalidSignature:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# RFC 6962 / RFC 9162 Merkle trees (§4, §9)
+
+
 def merkle_root(leaves: list[bytes]) -> bytes:
-    """RFC 6962 / RFC 9162 Merkle tree hash over already-hashed leaves."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-
-    def mth(lo: int, hi: int) -> bytes:
-        if hi - lo == 1:
-            return leaves[lo]
-        k = 1 << ((hi - lo - 1).bit_length() - 1)  # largest power of two below n
-        return hashlib.sha256(b"\x01" + mth(lo, lo + k) + mth(lo + k, hi)).digest()
-
-    return mth(0, len(leaves))
+    """RFC 6962 Merkle tree hash over already-hashed leaves."""
+    acc = MerkleAccumulator()
+    for h in leaves:
+        acc.append(h)
+    return acc.root()
 
 
-_HANGUL_L = ((0x1100, 0x115F), (0xA960, 0xA97C))
-_HANGUL_V = ((0x1160, 0x11A7), (0xD7B0, 0xD7C6))
-_HANGUL_T = ((0x11A8, 0x11FF), (0xD7CB, 0xD7FB))
-_PREPEND = frozenset([*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD,
-                      0x110CD])
-_PICTOGRAPHIC = ((0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049),
-                 (0x2122, 0x2122), (0x2139, 0x2139), (0x2194, 0x21AA), (0x231A, 0x23FF),
-                 (0x24C2, 0x24C2), (0x25AA, 0x25FE), (0x2600, 0x27BF), (0x2934, 0x2935),
-                 (0x2B05, 0x2B55), (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3299),
-                 (0x1F000, 0x1F0FF), (0x1F10D, 0x1F1AD), (0x1F201, 0x1F2FF),
-                 (0x1F300, 0x1F3FA), (0x1F400, 0x1FAFF), (0x1FC00, 0x1FFFD))
+class MerkleAccumulator:
+    """Appends leaf hashes and gives the root of the tree so far in O(log n).
 
-
-_INCB_LINKERS = frozenset({0x094D, 0x09CD, 0x0ACD, 0x0B4D, 0x0C4D, 0x0D4D})
-_INCB_CONSONANTS = ((0x0915, 0x0939), (0x0958, 0x095F), (0x0978, 0x097F), (0x0995, 0x09A8),
-                    (0x09AA, 0x09B0), (0x09B2, 0x09B2), (0x09B6, 0x09B9), (0x09DC, 0x09DD),
-                    (0x09DF, 0x09DF), (0x09F0, 0x09F1), (0x0A95, 0x0AA8), (0x0AAA, 0x0AB0),
-                    (0x0AB2, 0x0AB3), (0x0AB5, 0x0AB9), (0x0AF9, 0x0AF9), (0x0B15, 0x0B28),
-                    (0x0B2A, 0x0B30), (0x0B32, 0x0B33), (0x0B35, 0x0B39), (0x0B5C, 0x0B5D),
-                    (0x0B5F, 0x0B5F), (0x0B71, 0x0B71), (0x0C15, 0x0C28), (0x0C2A, 0x0C39),
-                    (0x0C58, 0x0C5A), (0x0D15, 0x0D3A))
-
-
-def _in(cp: int, ranges) -> bool:
-    return any(lo <= cp <= hi for lo, hi in ranges)
-
-
-def _grapheme_class(ch: str) -> str:
-    cp = ord(ch)
-    if ch == "\r":
-        return "CR"
-    if ch == "\n":
-        return "LF"
-    if cp == 0x200D:
-        return "ZWJ"
-    if 0x1F1E6 <= cp <= 0x1F1FF:
-        return "RI"
-    if cp in _PREPEND:
-        return "Prepend"
-    if 0xAC00 <= cp <= 0xD7A3:
-        return "LV" if (cp - 0xAC00) % 28 == 0 else "LVT"
-    if _in(cp, _HANGUL_L):
-        return "L"
-    if _in(cp, _HANGUL_V):
-        return "V"
-    if _in(cp, _HANGUL_T):
-        return "T"
-    cat = unicodedata.category(ch)
-    if (cat in ("Mn", "Me") or cp == 0x200C or 0xE0020 <= cp <= 0xE007F
-            or 0x1F3FB <= cp <= 0x1F3FF or 0xFF9E <= cp <= 0xFF9F):
-        return "Extend"
-    if cat == "Mc":
-        return "SpacingMark"
-    if cat in ("Cc", "Zl", "Zp", "Cf", "Cs"):
-        return "Control"
-    if _in(cp, _PICTOGRAPHIC):
-        return "ExtPict"
-    return "Other"
-
-
-def nchars(s: str) -> int:
-    """The number of characters of a string, as the reference implementation counts them.
-
-    Interpretation: FORMAT.md says "characters" without defining them. The reference
-    implementation (observed with the CLI) counts extended grapheme clusters, so
-    "e\u0301" x 150 (300 code points) is accepted as 150 characters. This is an
-    approximation of UAX #29 (Unicode 15.1, including the Indic conjunct rule GB9c) built
-    from `unicodedata`; exact for ASCII and ordinary text.
+    It keeps the roots of the maximal complete subtrees, left to right (a "compact range").
     """
-    if s.isascii():
-        return len(s) - s.count("\r\n")
-    count = 0
-    prev = None
-    pict_zwj = False  # inside ExtPict Extend* ZWJ (GB11)
-    in_pict = False
-    ri_run = 0
-    conjunct = 0  # GB9c: 1 after an InCB consonant, 2 once a linker followed it
-    for ch in s:
-        cls = _grapheme_class(ch)
-        consonant = _in(ord(ch), _INCB_CONSONANTS)
-        if prev is None:
-            brk = True
-        elif prev == "CR" and cls == "LF":
-            brk = False
-        elif prev in ("Control", "CR", "LF") or cls in ("Control", "CR", "LF"):
-            brk = True
-        elif prev == "L" and cls in ("L", "V", "LV", "LVT"):
-            brk = False
-        elif prev in ("LV", "V") and cls in ("V", "T"):
-            brk = False
-        elif prev in ("LVT", "T") and cls == "T":
-            brk = False
-        elif cls in ("Extend", "ZWJ", "SpacingMark") or prev == "Prepend":
-            brk = False
-        elif cls == "ExtPict" and pict_zwj:
-            brk = False
-        elif consonant and conjunct == 2:
-            brk = False
-        elif prev == "RI" and cls == "RI":
-            brk = ri_run % 2 == 0
+
+    def __init__(self):
+        self.size = 0
+        self.stack: list[tuple[int, bytes]] = []  # (level, hash)
+
+    def append(self, leaf: bytes):
+        level, node = 0, leaf
+        while self.stack and self.stack[-1][0] == level:
+            node = node_hash(self.stack.pop()[1], node)
+            level += 1
+        self.stack.append((level, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return EMPTY_ROOT
+        root = self.stack[-1][1]
+        for _, h in reversed(self.stack[:-1]):
+            root = node_hash(h, root)
+        return root
+
+
+def subtree_decomposition(size: int) -> list[tuple[int, int]]:
+    """The (level, idx) of the maximal complete subtrees of a tree of `size` leaves, left to
+    right: the nodes §9 says a root is assembled from."""
+    nodes, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            nodes.append((level, start >> level))
+            start += 1 << level
+    return nodes
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes],
+                     root: bytes) -> None:
+    """RFC 9162 §2.1.3.2: raises Fault unless `proof` shows `leaf` at `index` in the tree of
+    `size` leaves with `root`. Every hash must be 32 bytes."""
+    if len(leaf) != 32 or len(root) != 32 or any(len(p) != 32 for p in proof):
+        raise Fault("inclusion proof: hashes must be 32 bytes")
+    if not 0 <= index < size:
+        raise Fault(f"inclusion proof: index {index} is not below the tree size {size}")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise Fault("inclusion proof is too long")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
         else:
-            brk = True
-        count += brk
-        ri_run = ri_run + 1 if cls == "RI" else 0
-        if consonant:
-            conjunct = 1
-        elif conjunct and ord(ch) in _INCB_LINKERS:
-            conjunct = 2
-        elif not (conjunct and cls in ("Extend", "ZWJ")):
-            conjunct = 0
-        pict_zwj = in_pict and cls == "ZWJ"
-        in_pict = cls == "ExtPict" or (in_pict and cls == "Extend")
-        prev = cls
-    return count
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise Fault("inclusion proof is too short")
+    if r != root:
+        raise Fault("inclusion proof does not lead to the checkpoint's root")
+
+
+def verify_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes,
+                       root2: bytes) -> None:
+    """RFC 9162 §2.1.4.2: raises Fault unless `proof` shows the tree (size1, root1) is a
+    prefix of (size2, root2). A proof from size 0 is refused (§9). For equal sizes the
+    proof must be empty and the roots identical (whatever their length)."""
+    if size1 == 0:
+        raise Fault("consistency proof from size 0 proves nothing")
+    if size1 > size2:
+        raise Fault(f"consistency proof: size {size1} is above size {size2}")
+    if size1 == size2:
+        if proof:
+            raise Fault("consistency proof between equal sizes must be empty")
+        if root1 != root2:
+            raise Fault("different roots at the same size")
+        return
+    if len(root1) != 32 or len(root2) != 32 or any(len(p) != 32 for p in proof):
+        raise Fault("consistency proof: hashes must be 32 bytes")
+    if size1 & (size1 - 1) == 0:  # a power of two: root1 is the implied first node
+        proof = [root1] + list(proof)
+    if not proof:
+        raise Fault("consistency proof is empty")
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            raise Fault("consistency proof is too long")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise Fault("consistency proof is too short")
+    if fr != root1 or sr != root2:
+        raise Fault("consistency proof does not match the roots")
+
+
+# ---------------------------------------------------------------------------------------------
+# C2SP signed notes, checkpoints and cosignatures (§9, §12; VECTORS.md §2-§4)
+
+
+def decode_b64_loose(value: str, what: str) -> bytes:
+    """Base64 of a signature line or a verifier key: the standard alphabet with padding, as
+    x/mod's base64.StdEncoding; the padding bits must also be zero (Interpretation)."""
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise Fault(f"{what} is not valid base64")
+    if base64.b64encode(raw).decode("ascii") != value:
+        raise Fault(f"{what} is not canonical base64")
+    return raw
+
+
+def valid_key_name(name: str) -> bool:
+    """A signed-note key name: non-empty, no whitespace, no `+`."""
+    return bool(name) and "+" not in name and not any(c.isspace() for c in name)
+
+
+def note_key_hash(name: str, key: bytes) -> bytes:
+    """C2SP key ID: SHA-256(name ‖ 0x0A ‖ type byte ‖ public key)[:4]; `key` starts with the
+    type byte."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + key).digest()[:4]
+
+
+@dataclass(frozen=True)
+class NoteKey:
+    """A C2SP verifier key `NAME+HEX+BASE64(type ‖ Ed25519 public key)`."""
+    name: str
+    key_hash: bytes  # 4 bytes
+    alg: int  # ALG_ED25519 for a log, ALG_COSIGNATURE for a witness
+    public: bytes  # 32 raw bytes
+
+    @property
+    def text(self) -> str:
+        raw = bytes([self.alg]) + self.public
+        return f"{self.name}+{self.key_hash.hex()}+{base64.b64encode(raw).decode()}"
+
+    def ed25519(self) -> Ed25519PublicKey:
+        return load_public_key(self.public, f"key {self.name}")
+
+
+def parse_vkey(text: str, alg: int = ALG_ED25519) -> NoteKey:
+    """Parse a verifier key, splitting on `+` at most twice (base64 may contain `+`)."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3:
+        raise Fault(f"verifier key {text[:60]!r} is not NAME+KEYID+BASE64")
+    name, hex8, b64 = parts
+    if not valid_key_name(name) or not KEY_HASH_RE.fullmatch(hex8):
+        raise Fault(f"verifier key {text[:60]!r}: bad name or key ID")
+    raw = decode_b64_loose(b64, "verifier key")
+    if not raw:
+        raise Fault("verifier key has no key bytes")
+    if note_key_hash(name, raw) != bytes.fromhex(hex8):
+        raise Fault(f"verifier key {name}+{hex8}: the key ID does not match the key")
+    if raw[0] != alg:
+        raise Fault(f"verifier key {name}+{hex8}: signature type 0x{raw[0]:02x}, "
+                    f"expected 0x{alg:02x}")
+    if len(raw) != 33:
+        raise Fault(f"verifier key {name}+{hex8}: an Ed25519 key is 32 bytes, not {len(raw) - 1}")
+    key = NoteKey(name, bytes.fromhex(hex8), alg, raw[1:])
+    key.ed25519()
+    return key
+
+
+def make_note_key(name: str, public: bytes, alg: int = ALG_ED25519) -> NoteKey:
+    """The verifier key of a raw Ed25519 public key under `name` (§9, §12)."""
+    return NoteKey(name, note_key_hash(name, bytes([alg]) + public), alg, public)
+
+
+def sign_note(text: bytes, skey: str) -> bytes:
+    """Sign a note text with an x/mod signer key `PRIVATE+KEY+NAME+HEX+BASE64(0x01 ‖ seed)`.
+
+    Not used for verification; the self-tests use it to reproduce VECTORS.md §2.1.
+    """
+    parts = skey.split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise Fault("signer key is not PRIVATE+KEY+NAME+HEX+BASE64")
+    name, hex8, b64 = parts[2:]
+    raw = decode_b64_loose(b64, "signer key")
+    if not valid_key_name(name) or len(raw) != 33 or raw[0] != ALG_ED25519:
+        raise Fault("signer key: bad name, type or length")
+    private = Ed25519PrivateKey.from_private_bytes(raw[1:])
+    public = private.public_key().public_bytes_raw()
+    key = make_note_key(name, public)
+    if key.key_hash.hex() != hex8.lower():
+        raise Fault("signer key: the key ID does not match the key")
+    if not text.endswith(b"\n"):
+        raise Fault("a note text must end with a newline")
+    sig = base64.b64encode(key.key_hash + private.sign(text))
+    return text + b"\n" + SIG_LINE_PREFIX + name.encode() + b" " + sig + b"\n"
+
+
+@dataclass
+class NoteSignature:
+    name: str
+    key_hash: bytes
+    signature: bytes  # the bytes after the key hash
+
+
+@dataclass
+class Note:
+    text: bytes  # the signed text, ending in "\n"
+    verified: list  # NoteKey of every known key whose signature verified
+    unknown: list  # NoteSignature lines from keys the verifier does not know
+
+
+def split_note(msg: bytes) -> tuple[bytes, list[NoteSignature]]:
+    """Split a signed note into its text and signature lines (C2SP signed-note; VECTORS §2)."""
+    try:
+        decoded = msg.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fault("note is not valid UTF-8")
+    if any(c < " " and c != "\n" for c in decoded):
+        raise Fault("note contains a control character")
+    split = msg.rfind(b"\n\n")
+    if split < 0:
+        raise Fault("note has no blank line before its signatures")
+    text, block = msg[:split + 1], msg[split + 2:]
+    if not block or not block.endswith(b"\n"):
+        raise Fault("note does not end with a signature line and a newline")
+    lines = block[:-1].split(b"\n")
+    if len(lines) > MAX_NOTE_SIGNATURES:
+        raise Fault(f"note has more than {MAX_NOTE_SIGNATURES} signatures")
+    sigs = []
+    for line in lines:
+        if not line.startswith(SIG_LINE_PREFIX):
+            raise Fault("note has a line after the blank line that is not a signature")
+        name, space, b64 = line[len(SIG_LINE_PREFIX):].decode("utf-8").partition(" ")
+        if not space or not valid_key_name(name) or not b64:
+            raise Fault("malformed signature line")
+        raw = decode_b64_loose(b64, f"signature of {name}")
+        if len(raw) < 5:
+            raise Fault(f"signature of {name} is too short")
+        sigs.append(NoteSignature(name, raw[:4], raw[4:]))
+    return text, sigs
+
+
+def cosignature_message(text: bytes, timestamp: int) -> bytes:
+    """§12: `cosignature/v1\\ntime <t>\\n` then the checkpoint note text.
+
+    Interpretation: "the whole checkpoint note text" is the note's text (the body lines the
+    operator signed), not the text with its signature lines; the reference agrees.
+    """
+    return COSIGNATURE_PREFIX + str(timestamp).encode() + b"\n" + text
+
+
+def open_note(msg: bytes, keys: list[NoteKey]) -> Note:
+    """Verify every signature of a known key (ALG_ED25519 or ALG_COSIGNATURE) and ignore the
+    others. A known key's failing signature rejects the whole note."""
+    text, sigs = split_note(msg)
+    known = {(k.name, k.key_hash): k for k in keys}
+    note = Note(text, [], [])
+    for sig in sigs:
+        key = known.get((sig.name, sig.key_hash))
+        if key is None:
+            note.unknown.append(sig)
+            continue
+        if key.alg == ALG_COSIGNATURE:
+            ok = len(sig.signature) == 72 and ed25519_ok(
+                key.ed25519(), sig.signature[8:],
+                cosignature_message(text, int.from_bytes(sig.signature[:8], "big")))
+        else:
+            ok = len(sig.signature) == 64 and ed25519_ok(key.ed25519(), sig.signature, text)
+        if not ok:
+            raise Fault(f"invalid signature for key {key.name}+{key.key_hash.hex()}")
+        if key not in note.verified:
+            note.verified.append(key)
+    return note
+
+
+@dataclass
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    note: bytes
+    witnesses: list = field(default_factory=list)  # NoteKey of each verified witness
+
+
+def parse_checkpoint_body(text: bytes) -> tuple[str, int, bytes]:
+    """§9: `<origin>\\n<size>\\n<base64 root>\\n`.
+
+    Interpretation: exactly these three lines (§9 shows no C2SP extension lines).
+    """
+    lines = text.split(b"\n")
+    if len(lines) != 4 or lines[3] != b"":
+        raise Fault("checkpoint body is not exactly origin, size and root lines")
+    try:
+        origin, size, root = (line.decode("ascii") for line in lines[:3])
+    except UnicodeDecodeError:
+        raise Fault("checkpoint body is not ASCII")
+    if not origin or not all("!" <= c <= "~" and c != "+" for c in origin):
+        raise Fault("checkpoint origin must be printable ASCII without space or `+`")
+    if not DECIMAL_RE.fullmatch(size):
+        raise Fault(f"checkpoint size {size[:30]!r} is not a decimal without leading zeros")
+    return origin, int(size), decode_b64(root, 32, "checkpoint root")
+
+
+def verify_checkpoint(note: bytes, log_key: NoteKey, witness_keys=(),
+                      min_witnesses: int = 0) -> Checkpoint:
+    """A checkpoint signed by `log_key` under its origin, with at least `min_witnesses` valid
+    cosignatures from `witness_keys` (§9, §12)."""
+    opened = open_note(note, [log_key, *witness_keys])
+    if log_key not in opened.verified:
+        raise Fault(f"checkpoint is not signed by the log key {log_key.name}+"
+                    f"{log_key.key_hash.hex()}")
+    origin, size, root = parse_checkpoint_body(opened.text)
+    if origin != log_key.name:
+        raise Fault(f"checkpoint origin {origin!r} is not the log key's name {log_key.name!r}")
+    witnesses = [k for k in opened.verified if k.alg == ALG_COSIGNATURE]
+    if len(witnesses) < min_witnesses:
+        raise Fault(f"checkpoint has {len(witnesses)} valid witness cosignature(s), "
+                    f"{min_witnesses} required")
+    return Checkpoint(origin, size, root, note, witnesses)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,7 +748,7 @@ def parse_entry(raw: bytes) -> Entry:
     if lines[6] != "":
         raise Fault("header is not followed by an empty line")
     seq_s, time_s, prev_s, key_s, sig_s = values
-    if not SEQ_RE.fullmatch(seq_s):
+    if not DECIMAL_RE.fullmatch(seq_s):
         raise Fault(f"header seq {seq_s[:30]!r} is not a decimal without leading zeros")
     time_ns = parse_record_time(time_s)
     if not HEX64_RE.fullmatch(prev_s):
@@ -556,6 +819,7 @@ class Key:
     key_id: str
     party: str  # "operator" for the operator key
     public: Ed25519PublicKey
+    raw: bytes
     valid_from: int
     valid_until: int | None = None
 
@@ -582,10 +846,14 @@ class Pack:
 class State:
     """Everything §6 keeps while replaying: registry, packs and seen event ids."""
     origin: str | None = None
+    operator_key: bytes | None = None  # raw public key named by ledger.init
     parties: dict = field(default_factory=dict)   # party id -> Party
     keys: dict = field(default_factory=dict)      # key id -> Key
     packs: dict = field(default_factory=dict)     # pack id -> Pack
     seen_ids: set = field(default_factory=set)    # lowercased event ids
+
+    def operator_keys(self) -> list[bytes]:
+        return [k.raw for k in self.keys.values() if k.party == "operator"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -618,10 +886,11 @@ class Data:
         return self.data[name]
 
     def text(self, name: str, max_len: int = 200, required: bool = True):
+        """A string of 1..max_len characters, i.e. Unicode code points (§5, §7)."""
         v = self.get(name, required)
         if v is ABSENT:
             return None
-        if not isinstance(v, str) or not 1 <= nchars(v) <= max_len:
+        if not isinstance(v, str) or not 1 <= len(v) <= max_len:
             raise Fault(f"data.{name} must be a string of 1-{max_len} characters")
         return v
 
@@ -649,11 +918,12 @@ class Data:
         check_number(v, lo, hi, lo_open, f"data.{name}")
         return v
 
-    def instant(self, name: str, required: bool = True, date_ok: bool = False):
+    def instant(self, name: str, required: bool = True):
+        """An RFC 3339 instant in the `at` syntax of §2 (§5: times inside `data`)."""
         v = self.get(name, required)
         if v is ABSENT:
             return None
-        return (parse_instant_or_date if date_ok else parse_instant)(v, f"data.{name}")
+        return parse_instant(v, f"data.{name}")
 
     def done(self):
         extra = sorted(set(self.data) - self.used)
@@ -669,31 +939,43 @@ def check_number(v, lo: float, hi: float, lo_open: bool, what: str):
                     f"{jcs_number(lo)}, {jcs_number(hi)}]")
 
 
-def check_amounts(obj, names, limit: float, what: str, limit_name: str):
-    """An object of material -> kg, each in [0, limit] and summing to at most limit.
+def ieee_sum(obj: dict) -> float:
+    """§7 "Sums": IEEE 754 double additions from 0, in ascending member-name order by UTF-16
+    code units, one rounding (to nearest, ties to even) per addition."""
+    total = 0.0
+    for name in sorted(obj, key=utf16_key):
+        total += obj[name]
+    return total
 
-    Interpretation: the sum is the exact sum of the double values (order-independent);
-    see the module docstring.
-    """
+
+def check_amounts(obj, names, limit: float, what: str, limit_name: str):
+    """An object of material -> kg, each in [0, limit], whose §7 sum is at most limit."""
     if not isinstance(obj, dict):
         raise Fault(f"{what} must be an object")
-    total = Fraction(0)
     for name, value in obj.items():
         if names is not None and name not in names:
             raise Fault(f"{what}.{name} is not one of {sorted(names)}")
-        if names is None and not MATERIAL_RE.fullmatch(name):
+        if names is None and not MATERIAL_NAME_RE.fullmatch(name):
             raise Fault(f"{what}: {name[:40]!r} is not a material name")
         check_number(value, 0.0, limit, False, f"{what}.{name}")
-        total += Fraction(value)
-    if total > Fraction(limit):
-        raise Fault(f"{what} adds up to more than {limit_name}")
+    total = ieee_sum(obj)
+    if total > limit:
+        raise Fault(f"{what} adds up to {jcs_number(total)}, more than {limit_name} "
+                    f"{jcs_number(limit)}")
 
 
 # ---------------------------------------------------------------------------------------------
 # §5 registry rules. Each function checks one event and, when it passes, updates the state.
 
 
+def check_signature(key: Key, entry: Entry):
+    """§6 step 10: Ed25519 over "packledger/event/v1\\n" ‖ event bytes."""
+    if not ed25519_ok(key.public, entry.sig, SIGN_PREFIX + entry.event_bytes):
+        raise Fault(f"signature does not verify under key {key.key_id}")
+
+
 def apply_ledger_init(state: State, entry: Entry, ev: Event):
+    """Entry 0 (§5): origin and operator key; signed by that key, valid from 1970, no end."""
     if ev.kind != "ledger.init":
         raise Fault(f"entry 0 must be ledger.init, not {ev.kind}")
     if ev.actor != "operator" or ev.subject != "operator":
@@ -702,26 +984,24 @@ def apply_ledger_init(state: State, entry: Entry, ev: Event):
     origin = d.text("origin", 255)
     if not all("!" <= c <= "~" and c != "+" for c in origin):
         raise Fault("data.origin must be printable ASCII without space or `+`")
-    public = decode_b64(d.get("operator_key", True), 32, "data.operator_key")
+    raw = decode_b64(d.get("operator_key", True), 32, "data.operator_key")
     d.done()
-    kid = key_id_of(public)
+    kid = key_id_of(raw)
     if entry.key_id != kid:
         raise Fault(f"ledger.init is signed with key {entry.key_id}, not operator_key {kid}")
-    key = Key(kid, "operator", Ed25519PublicKey.from_public_bytes(public), 0)
+    key = Key(kid, "operator", load_public_key(raw, "data.operator_key"), raw, 0)
     check_signature(key, entry)
     state.origin = origin
+    state.operator_key = raw
     state.keys[kid] = key
 
 
-def _new_key(state: State, d: Data, name: str) -> tuple[str, Ed25519PublicKey]:
-    public = decode_b64(d.get(name, True), 32, f"data.{name}")
-    kid = key_id_of(public)
+def _new_key(state: State, d: Data, name: str, owner: str, valid_from: int) -> Key:
+    raw = decode_b64(d.get(name, True), 32, f"data.{name}")
+    kid = key_id_of(raw)
     if kid in state.keys:
         raise Fault(f"key {kid} is already registered")
-    try:
-        return kid, Ed25519PublicKey.from_public_bytes(public)
-    except ValueError:
-        raise Fault(f"data.{name} is not an Ed25519 public key")
+    return Key(kid, owner, load_public_key(raw, f"data.{name}"), raw, valid_from)
 
 
 def _registered_party(state: State, ev: Event) -> Party:
@@ -737,28 +1017,29 @@ def apply_party_registered(state: State, ev: Event):
     d = Data(ev.data)
     d.text("name", 200)
     roles = d.get("roles", True)
-    if (not isinstance(roles, list) or not roles or len(set(map(str, roles))) != len(roles)
-            or not all(isinstance(r, str) and r in ROLES for r in roles)):
+    if (not isinstance(roles, list) or not roles
+            or not all(isinstance(r, str) and r in ROLES for r in roles)
+            or len(set(roles)) != len(roles)):
         raise Fault("data.roles must be a non-empty list of distinct known roles")
-    kid, public = _new_key(state, d, "key")
     valid_from = d.instant("key_valid_from", required=False)
-    auth_from = d.instant("authorized_from", required=False, date_ok=True)
-    auth_until = d.instant("authorized_until", required=False, date_ok=True)
+    key = _new_key(state, d, "key", ev.subject, ev.at_ns if valid_from is None else valid_from)
+    auth_from = d.instant("authorized_from", required=False)
+    auth_until = d.instant("authorized_until", required=False)
     if auth_from is not None and auth_until is not None and auth_until <= auth_from:
         raise Fault("data.authorized_until must be after authorized_from")
     d.done()
-    state.parties[ev.subject] = Party(frozenset(roles), {kid})
-    state.keys[kid] = Key(kid, ev.subject, public, ev.at_ns if valid_from is None else valid_from)
+    state.parties[ev.subject] = Party(frozenset(roles), {key.key_id})
+    state.keys[key.key_id] = key
 
 
 def apply_key_added(state: State, ev: Event):
     party = _registered_party(state, ev)
     d = Data(ev.data)
-    kid, public = _new_key(state, d, "key")
     valid_from = d.instant("valid_from", required=False)
+    key = _new_key(state, d, "key", ev.subject, ev.at_ns if valid_from is None else valid_from)
     d.done()
-    party.keys.add(kid)
-    state.keys[kid] = Key(kid, ev.subject, public, ev.at_ns if valid_from is None else valid_from)
+    party.keys.add(key.key_id)
+    state.keys[key.key_id] = key
 
 
 def apply_key_revoked(state: State, ev: Event):
@@ -915,7 +1196,7 @@ def apply_pack_event(state: State, ev: Event):
         if ev.kind == "transferred" and ev.actor != pack.custodian:
             raise Fault(f"{ev.actor} is not the custodian ({pack.custodian}) of {ev.subject}")
         if ev.at_ns < pack.last_at:
-            raise Fault(f"at is earlier than the pack's previous event")
+            raise Fault("at is earlier than the pack's previous event")
     effects = check_pack_data(state, ev, pack, actor_roles)
     if pack is None:
         state.packs[ev.subject] = Pack("new", ev.actor, effects["producer"], ev.at_ns)
@@ -932,71 +1213,34 @@ def apply_pack_event(state: State, ev: Event):
 
 
 # ---------------------------------------------------------------------------------------------
-# §6 ledger verification
+# §6 steps 6-13: the replay shared by ledgers (§6) and bundles (§11 step 4)
 
 
-def check_signature(key: Key, entry: Entry):
-    try:
-        key.public.verify(entry.sig, SIGN_PREFIX + entry.event_bytes)
-    except InvalidSignature:
-        raise Fault(f"signature does not verify under key {key.key_id}")
-
-
-class LedgerVerifier:
-    """Replays the `entries` table row by row (§6)."""
+class Replayer:
+    """Applies entries, already parsed and checked by §6 steps 1-5, in order."""
 
     def __init__(self):
         self.state = State()
-        self.expected_seq = 0
-        self.prev_hash = ZERO_HASH
-        self.prev_time = None
-        self.hashes: list[bytes] = []
 
-    def check_row(self, seq, blob, prev_col, hash_col):
-        # 1. sequence numbers without gaps
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            raise Fault("seq column is not an integer")
-        if seq > self.expected_seq:
-            raise Fault("entry is missing")  # reported under the missing number
-        if seq != self.expected_seq:
-            raise Fault(f"unexpected sequence number (expected {self.expected_seq})")
-        if not isinstance(blob, bytes):
-            raise Fault("bytes column holds no bytes")
-        # 2. entry bytes
-        entry = parse_entry(blob)
-        if entry.seq != seq:
-            raise Fault(f"header seq {entry.seq} does not match the row")
-        # 3. hashes and chain
-        h = leaf_hash(blob)
-        if hash_col != h:
-            raise Fault("hash column does not match the entry hash")
-        if prev_col != entry.prev:
-            raise Fault("prev_hash column does not match the header's prev")
-        if entry.prev != self.prev_hash:
-            raise Fault("prev does not match the previous entry's hash")
-        # 4. record time monotonic
-        if self.prev_time is not None and entry.time_ns < self.prev_time:
-            raise Fault("record time is earlier than the previous entry's")
-        # 5. the event
-        ev = check_event_envelope(entry.event_bytes)
+    def apply(self, index: int, entry: Entry, ev: Event):
+        """Steps 6-13 for the `index`-th entry applied (0: the ledger.init entry)."""
+        state = self.state
         # 6. duplicates
         eid = ev.event_id.lower()
-        if eid in self.state.seen_ids:
+        if eid in state.seen_ids:
             raise Fault(f"duplicate event_id {eid}")
-        # 7. entry 0
-        if seq == 0:
-            apply_ledger_init(self.state, entry, ev)  # and "continue": no step 8-12
+        if index == 0:
+            # 7. entry 0: step 11, the ledger.init rule of §5, then step 13
+            self.check_time(entry, ev)
+            apply_ledger_init(state, entry, ev)
         else:
             self.check_event(entry, ev)
         # 13. remember
-        self.state.seen_ids.add(eid)
-        self.prev_hash = h
-        self.prev_time = entry.time_ns
-        self.hashes.append(h)
-        self.expected_seq += 1
+        state.seen_ids.add(eid)
 
     @staticmethod
     def check_time(entry: Entry, ev: Event):
+        """Step 11: `at` at most 300 seconds after the record time."""
         if ev.at_ns > entry.time_ns + MAX_FUTURE_NS:
             raise Fault("at is more than 300 seconds after the record time")
 
@@ -1029,15 +1273,74 @@ class LedgerVerifier:
                 raise Fault("the operator cannot state pack events")
             apply_pack_event(state, ev)
 
+
+# ---------------------------------------------------------------------------------------------
+# §6 ledger verification and the §9 checks of the tree and the checkpoints
+
+
+class LedgerVerifier:
+    """Replays the `entries` table row by row (§6 steps 1-13)."""
+
+    def __init__(self, wanted_sizes=()):
+        self.replayer = Replayer()
+        self.expected_seq = 0
+        self.prev_hash = ZERO_HASH
+        self.prev_time = None
+        self.acc = MerkleAccumulator()
+        self.wanted_sizes = set(wanted_sizes)
+        self.roots = {0: EMPTY_ROOT}  # size -> root, for the sizes of checkpoints
+
+    @property
+    def state(self) -> State:
+        return self.replayer.state
+
+    @property
+    def size(self) -> int:
+        return self.acc.size
+
+    def check_row(self, seq, blob, prev_col, hash_col):
+        # 1. sequence numbers without gaps
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise Fault("seq column is not an integer")
+        if seq > self.expected_seq:
+            raise Fault("entry is missing", self.expected_seq)
+        if seq != self.expected_seq:
+            raise Fault(f"unexpected sequence number (expected {self.expected_seq})")
+        if not isinstance(blob, bytes):
+            raise Fault("bytes column holds no bytes")
+        # 2. entry bytes
+        entry = parse_entry(blob)
+        if entry.seq != seq:
+            raise Fault(f"header seq {entry.seq} does not match the row")
+        # 3. hashes and chain
+        h = leaf_hash(blob)
+        if hash_col != h:
+            raise Fault("hash column does not match the entry hash")
+        if prev_col != entry.prev:
+            raise Fault("prev_hash column does not match the header's prev")
+        if entry.prev != self.prev_hash:
+            raise Fault("prev does not match the previous entry's hash")
+        # 4. record time monotonic
+        if self.prev_time is not None and entry.time_ns < self.prev_time:
+            raise Fault("record time is earlier than the previous entry's")
+        # 5. the event
+        ev = check_event_envelope(entry.event_bytes)
+        # 6-12
+        self.replayer.apply(seq, entry, ev)
+        # 13. remember
+        self.prev_hash = h
+        self.prev_time = entry.time_ns
+        self.acc.append(h)
+        if self.acc.size in self.wanted_sizes:
+            self.roots[self.acc.size] = self.acc.root()
+        self.expected_seq += 1
+
     def root(self) -> bytes:
-        return merkle_root(self.hashes)
-
-
-class UsageError(Exception):
-    pass
+        return self.acc.root()
 
 
 def open_ledger(path: str) -> sqlite3.Connection:
+    """Open read-only and check the §1 pragmas."""
     try:
         with open(path, "rb"):
             pass
@@ -1050,59 +1353,399 @@ def open_ledger(path: str) -> sqlite3.Connection:
         con.close()
         raise UsageError(f"{path} is not a PackLedger v1 ledger "
                          f"(application_id {app_id}, user_version {version})")
+    # §1: only the bytes of each column matter, not the SQLite storage class; TEXT is read
+    # as raw bytes, never decoded.
+    con.text_factory = bytes
     return con
 
 
-def verify_ledger(path: str) -> tuple[LedgerVerifier, int | None, str | None]:
-    """Returns (verifier, first bad seq or None, reason or None)."""
-    con = open_ledger(path)
-    # Interpretation: a column value's SQLite storage class (BLOB or TEXT) does not matter,
-    # only its bytes; TEXT is read as raw bytes, never decoded.
-    con.text_factory = bytes
-    verifier = LedgerVerifier()
+def read_stored_checkpoints(con: sqlite3.Connection) -> list[tuple[int, bytes]]:
+    """(id, note) of every row of `checkpoints`; a missing table is a fault (§9)."""
+    try:
+        rows = con.execute("SELECT id, note FROM checkpoints ORDER BY id").fetchall()
+    except sqlite3.Error as exc:
+        raise Fault(f"cannot read the checkpoints table: {exc}")
+    return [(cid, note if isinstance(note, bytes) else str(note).encode()) for cid, note in rows]
+
+
+def claimed_size(note: bytes) -> int | None:
+    """The size line of a checkpoint note, before any verification (to know which roots to
+    keep during the replay)."""
+    lines = note.split(b"\n", 3)
+    if len(lines) > 2 and DECIMAL_RE.fullmatch(lines[1].decode("ascii", "replace")):
+        return int(lines[1])
+    return None
+
+
+def replay_entries(con: sqlite3.Connection, verifier: LedgerVerifier):
+    """§6 over the `entries` table; raises Fault naming the first bad entry."""
     try:
         rows = con.execute("SELECT seq, bytes, prev_hash, hash FROM entries ORDER BY seq")
         for seq, blob, prev_col, hash_col in rows:
             try:
                 verifier.check_row(seq, blob, prev_col, hash_col)
             except Fault as fault:
-                missing = isinstance(seq, int) and seq > verifier.expected_seq
-                return verifier, verifier.expected_seq if missing else seq, str(fault)
+                raise fault.at_entry(seq if isinstance(seq, int) else verifier.expected_seq)
     except sqlite3.Error as exc:
-        raise UsageError(f"cannot read entries of {path}: {exc}")
+        raise Fault(f"cannot read the entries table: {exc}", verifier.expected_seq)
+    if verifier.expected_seq == 0:
+        raise Fault("entry is missing (the ledger has no entries)", 0)
+
+
+def check_tree(con: sqlite3.Connection, verifier: LedgerVerifier):
+    """§9: the stored `tree` must give the replayed root. The root is assembled from the
+    maximal complete subtrees; level 0 is `entries.hash` (already checked in step 3)."""
+    n = verifier.size
+    nodes = []
+    for level, idx in subtree_decomposition(n):
+        if level == 0:
+            nodes.append(verifier.prev_hash)  # the last entry's hash
+            continue
+        try:
+            row = con.execute("SELECT hash FROM tree WHERE level = ? AND idx = ?",
+                              (level, idx)).fetchone()
+        except sqlite3.Error as exc:
+            raise Fault(f"tree: cannot read the tree table: {exc}")
+        if row is None:
+            raise Fault(f"tree: no node at level {level} index {idx}")
+        nodes.append(bytes(row[0]))
+    root = nodes[-1]
+    for h in reversed(nodes[:-1]):
+        root = node_hash(h, root)
+    if root != verifier.root():
+        raise Fault("tree: the stored Merkle tree does not give the replayed root")
+
+
+def check_ledger_checkpoint(note: bytes, verifier: LedgerVerifier, what: str) -> Checkpoint:
+    """§9: signed by an operator key under the ledger's origin, size not above the ledger's,
+    root equal to the replayed root at its size."""
+    state = verifier.state
+    keys = [make_note_key(state.origin, raw) for raw in state.operator_keys()]
+    opened = open_note(note, keys)
+    if not any(k in opened.verified for k in keys):
+        raise Fault(f"{what} is not signed by the operator key of {state.origin}")
+    origin, size, root = parse_checkpoint_body(opened.text)
+    if origin != state.origin:
+        raise Fault(f"{what} has origin {origin!r}, not the ledger's {state.origin!r}")
+    if size > verifier.size:
+        raise Fault(f"{what} (size {size}) covers more entries than the ledger's "
+                    f"{verifier.size}: entries were removed from the end", verifier.size)
+    if verifier.roots.get(size) != root:
+        raise Fault(f"{what} (size {size}) has a different root than the ledger at that "
+                    f"size: entries were changed, removed or reordered")
+    return Checkpoint(origin, size, root, note)
+
+
+@dataclass
+class LedgerResult:
+    entries: int
+    root: bytes
+    origin: str
+    stored_checkpoints: int
+    trusted_size: int | None
+
+
+def verify_ledger(path: str, trusted: bytes | None = None) -> LedgerResult:
+    """The whole `ledger` command: §6 replay, the tree, stored checkpoints, --trusted."""
+    con = open_ledger(path)
+    try:
+        stored = read_stored_checkpoints(con)
+        wanted = {s for s in (claimed_size(note) for _, note in stored) if s is not None}
+        if trusted is not None and claimed_size(trusted) is not None:
+            wanted.add(claimed_size(trusted))
+        verifier = LedgerVerifier(wanted)
+        replay_entries(con, verifier)
+        check_tree(con, verifier)
+        for cid, note in stored:
+            check_ledger_checkpoint(note, verifier, f"stored checkpoint {cid}")
+        trusted_size = None
+        if trusted is not None:
+            trusted_size = check_ledger_checkpoint(trusted, verifier, "trusted checkpoint").size
     finally:
         con.close()
-    if verifier.expected_seq == 0:
-        return verifier, 0, "entry is missing (the ledger has no entries)"
-    return verifier, None, None
+    return LedgerResult(verifier.size, verifier.root(), verifier.state.origin, len(stored),
+                        trusted_size)
 
 
-def cmd_ledger(args) -> int:
-    verifier, bad, reason = verify_ledger(args.path)
-    if bad is not None:
+# ---------------------------------------------------------------------------------------------
+# §11 evidence bundles
+
+
+BUNDLE_MEMBERS = {"format", "pack", "checkpoint", "entries"}
+BUNDLE_ENTRY_MEMBERS = {"seq", "bytes", "proof"}
+
+
+@dataclass
+class BundleResult:
+    pack: str
+    status: str
+    entries: int
+    checkpoint: Checkpoint
+
+
+def parse_bundle(data: bytes) -> dict:
+    """§11 step 1: the canonical byte form (JCS + one line feed), the members, the format."""
+    if not data.endswith(b"\n"):
+        raise Fault("bundle does not end with a line feed")
+    obj = parse_json_strict(data[:-1], "bundle bytes")
+    if jcs_bytes(obj) + b"\n" != data:
+        raise Fault("bundle is not in canonical form (RFC 8785 JSON and one line feed)")
+    if not isinstance(obj, dict) or set(obj) != BUNDLE_MEMBERS:
+        raise Fault(f"bundle members must be exactly {sorted(BUNDLE_MEMBERS)}")
+    if obj["format"] != BUNDLE_FORMAT:
+        raise Fault(f"bundle format is not {BUNDLE_FORMAT!r}")
+    if not isinstance(obj["pack"], str) or not PACK_RE.fullmatch(obj["pack"]):
+        raise Fault("bundle pack is not a pack id")
+    if not isinstance(obj["checkpoint"], str):
+        raise Fault("bundle checkpoint is not a string")
+    if not isinstance(obj["entries"], list) or not obj["entries"]:
+        raise Fault("bundle entries must be a non-empty array")
+    return obj
+
+
+def parse_bundle_entry(item, index: int, prev_seq: int | None) -> tuple[int, bytes, list]:
+    """One member of `entries`: seq strictly increasing from 0, base64 bytes and proof."""
+    if not isinstance(item, dict) or set(item) != BUNDLE_ENTRY_MEMBERS:
+        raise Fault(f"bundle entry #{index} must have exactly {sorted(BUNDLE_ENTRY_MEMBERS)}")
+    seq = item["seq"]
+    if not isinstance(seq, float) or not seq.is_integer() or not 0 <= seq < 2**53:
+        raise Fault(f"bundle entry #{index}: seq is not a sequence number")
+    seq = int(seq)
+    if prev_seq is None and seq != 0:
+        raise Fault("the first bundle entry must be entry 0", seq)
+    if prev_seq is not None and seq <= prev_seq:
+        raise Fault(f"seq does not increase (after {prev_seq})", seq)
+    try:
+        raw = decode_b64(item["bytes"], None, "bytes")
+        proof = item["proof"]
+        if not isinstance(proof, list) or len(proof) > MAX_PROOF_HASHES:
+            raise Fault("proof is not an array of hashes")
+        hashes = [decode_b64(p, 32, "proof hash") for p in proof]
+    except Fault as fault:
+        raise fault.at_entry(seq)
+    return seq, raw, hashes
+
+
+def verify_bundle(data: bytes, log_key: NoteKey, witness_keys=(),
+                  min_witnesses: int = 0) -> BundleResult:
+    """§11 steps 1-5. Raises Fault (naming the entry where there is one)."""
+    obj = parse_bundle(data)
+    cp = verify_checkpoint(obj["checkpoint"].encode("utf-8"), log_key, witness_keys,
+                           min_witnesses)
+    # 3. each entry: seq, §3 decoding, header seq, inclusion, record time, canonical JSON
+    parsed = []
+    prev_seq = prev_time = None
+    for i, item in enumerate(obj["entries"]):
+        seq, raw, proof = parse_bundle_entry(item, i, prev_seq)
+        try:
+            entry = parse_entry(raw)
+            if entry.seq != seq:
+                raise Fault(f"header seq {entry.seq} is not the bundle's seq")
+            verify_inclusion(leaf_hash(raw), seq, cp.size, proof, cp.root)
+            if prev_time is not None and entry.time_ns < prev_time:
+                raise Fault("record time is earlier than the previous included entry's")
+            ev = check_event_envelope(entry.event_bytes)
+            if seq == 0:
+                check_init_names_log(ev, cp, log_key)
+        except Fault as fault:
+            raise fault.at_entry(seq)
+        parsed.append((seq, entry, ev))
+        prev_seq, prev_time = seq, entry.time_ns
+    # 4. replay with §6 steps 6-13
+    replayer = Replayer()
+    for i, (seq, entry, ev) in enumerate(parsed):
+        try:
+            replayer.apply(i, entry, ev)
+        except Fault as fault:
+            raise fault.at_entry(seq)
+    # 5. the pack
+    pack = replayer.state.packs.get(obj["pack"])
+    if pack is None:
+        raise Fault(f"pack {obj['pack']} does not exist after the replay")
+    return BundleResult(obj["pack"], pack.status, len(parsed), cp)
+
+
+def check_init_names_log(ev: Event, cp: Checkpoint, log_key: NoteKey):
+    """§11 step 3: entry 0 names the checkpoint's origin and the trusted log key."""
+    if ev.kind != "ledger.init":
+        raise Fault(f"entry 0 must be ledger.init, not {ev.kind}")
+    if ev.data.get("origin") != cp.origin:
+        raise Fault(f"ledger.init names origin {ev.data.get('origin')!r}, not the "
+                    f"checkpoint's {cp.origin!r}")
+    if ev.data.get("operator_key") != base64.b64encode(log_key.public).decode():
+        raise Fault("ledger.init's operator_key is not the trusted log key")
+
+
+# ---------------------------------------------------------------------------------------------
+# §10 c2sp.org/tlog-proof@v1
+
+
+@dataclass
+class TlogProof:
+    entry_bytes: bytes
+    index: int
+    proof: list
+    note: bytes
+
+
+def parse_tlog_proof(data: bytes) -> TlogProof:
+    """`c2sp.org/tlog-proof@v1`, `extra <b64>`, `index <N>`, hash lines, an empty line, the
+    checkpoint note. The `extra` line is required: it carries the entry bytes (§10)."""
+    lines = data.split(b"\n")
+    if lines[0] != TLOG_PROOF_MAGIC:
+        raise Fault(f"first line is not {TLOG_PROOF_MAGIC.decode()}")
+    if len(lines) < 4 or not lines[1].startswith(b"extra "):
+        raise Fault("no `extra` line with the entry bytes")
+    entry_bytes = decode_b64(lines[1][6:].decode("ascii", "replace"), None, "extra")
+    if not lines[2].startswith(b"index "):
+        raise Fault("no `index` line")
+    index = lines[2][6:].decode("ascii", "replace")
+    if not DECIMAL_RE.fullmatch(index):
+        raise Fault(f"index {index[:30]!r} is not a decimal without leading zeros")
+    proof, i = [], 3
+    while i < len(lines) and lines[i] != b"":
+        proof.append(decode_b64(lines[i].decode("ascii", "replace"), 32, "proof hash"))
+        i += 1
+    if i >= len(lines):
+        raise Fault("no empty line before the checkpoint")
+    if len(proof) > MAX_PROOF_HASHES:
+        raise Fault("too many proof hashes")
+    note = b"\n".join(lines[i + 1:])
+    return TlogProof(entry_bytes, int(index), proof, note)
+
+
+@dataclass
+class ProofResult:
+    entry: Entry
+    checkpoint: Checkpoint
+
+
+def verify_tlog_proof(data: bytes, log_key: NoteKey, witness_keys=(),
+                      min_witnesses: int = 0) -> ProofResult:
+    """§10: the checkpoint, the cosignatures, the entry (§3) at `index`, its inclusion."""
+    tp = parse_tlog_proof(data)
+    cp = verify_checkpoint(tp.note, log_key, witness_keys, min_witnesses)
+    try:
+        entry = parse_entry(tp.entry_bytes)
+        if entry.seq != tp.index:
+            raise Fault(f"the entry's header seq {entry.seq} is not the index")
+        verify_inclusion(leaf_hash(tp.entry_bytes), tp.index, cp.size, tp.proof, cp.root)
+    except Fault as fault:
+        raise fault.at_entry(tp.index)
+    return ProofResult(entry, cp)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc}")
+
+
+def keys_from_args(args) -> tuple[NoteKey, list[NoteKey]]:
+    try:
+        log_key = parse_vkey(args.trust, ALG_ED25519)
+        witnesses = [parse_vkey(w, ALG_COSIGNATURE) for w in args.witness]
+    except Fault as fault:
+        raise UsageError(f"bad verifier key: {fault.reason}")
+    if args.min_witnesses < 0:
+        raise UsageError("--min-witnesses must not be negative")
+    return log_key, witnesses
+
+
+def report(args, ok_text: str, ok_json: dict, fault: Fault | None) -> int:
+    """Print the verdict in text or JSON; return the exit status."""
+    if fault is not None:
         if args.json:
-            print(json.dumps({"ok": False, "entry": bad, "reason": reason}))
+            print(json.dumps({"ok": False, "entry": fault.entry, "reason": fault.reason}))
         else:
-            print(f"FAIL: entry {bad}: {reason}")
+            print(f"FAIL: {fault}")
         return 1
-    n = len(verifier.hashes)
-    root = base64.b64encode(verifier.root()).decode("ascii")
-    if args.json:
-        print(json.dumps({"ok": True, "entries": n, "root": root,
-                          "origin": verifier.state.origin}))
-    else:
-        print(f"OK: {n} entries, root {root}")
+    print(json.dumps({"ok": True, **ok_json}) if args.json else ok_text)
     return 0
 
 
+def cmd_ledger(args) -> int:
+    trusted = read_file(args.trusted) if args.trusted else None
+    try:
+        r = verify_ledger(args.path, trusted)
+    except Fault as fault:
+        return report(args, "", {}, fault)
+    root = base64.b64encode(r.root).decode("ascii")
+    text = (f"OK: {r.entries} entries, root {root}; origin {r.origin}; "
+            f"{r.stored_checkpoints} stored checkpoint(s) match")
+    if r.trusted_size is not None:
+        text += f"; extends the trusted checkpoint of size {r.trusted_size}"
+    return report(args, text, {"entries": r.entries, "root": root, "origin": r.origin,
+                               "stored_checkpoints": r.stored_checkpoints,
+                               "trusted_size": r.trusted_size}, None)
+
+
+def cmd_bundle(args) -> int:
+    log_key, witnesses = keys_from_args(args)
+    data = read_file(args.file)
+    try:
+        r = verify_bundle(data, log_key, witnesses, args.min_witnesses)
+    except Fault as fault:
+        return report(args, "", {}, fault)
+    cp = r.checkpoint
+    text = (f"OK: pack {r.pack} is {r.status}; {r.entries} entries proven against "
+            f"{cp.origin} size {cp.size}; {len(cp.witnesses)} witness(es)")
+    return report(args, text, {
+        "pack": r.pack, "status": r.status, "entries": r.entries, "origin": cp.origin,
+        "size": cp.size, "root": base64.b64encode(cp.root).decode(),
+        "witnesses": [w.name for w in cp.witnesses]}, None)
+
+
+def cmd_proof(args) -> int:
+    log_key, witnesses = keys_from_args(args)
+    data = read_file(args.file)
+    try:
+        r = verify_tlog_proof(data, log_key, witnesses, args.min_witnesses)
+    except Fault as fault:
+        return report(args, "", {}, fault)
+    cp = r.checkpoint
+    text = (f"OK: entry {r.entry.seq} is in {cp.origin} at size {cp.size} "
+            f"({len(cp.witnesses)} witness(es))")
+    return report(args, text, {
+        "entry": r.entry.seq, "origin": cp.origin, "size": cp.size,
+        "root": base64.b64encode(cp.root).decode(),
+        "witnesses": [w.name for w in cp.witnesses],
+        "event": r.entry.event_bytes.decode("utf-8", "replace")}, None)
+
+
+def add_key_options(p: argparse.ArgumentParser):
+    p.add_argument("file", help="the file to verify")
+    p.add_argument("--trust", required=True, metavar="VKEY",
+                   help="the log's verifier key NAME+KEYID+BASE64 (packledger info)")
+    p.add_argument("--witness", action="append", default=[], metavar="VKEY",
+                   help="a witness verifier key (type 0x04); may be repeated")
+    p.add_argument("--min-witnesses", type=int, default=0, metavar="K",
+                   help="how many witness cosignatures must verify (default 0)")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="plverify",
-                                     description="Independent PackLedger verifier (FORMAT.md v1)")
+    parser = argparse.ArgumentParser(
+        prog="plverify", description="Independent PackLedger verifier (Schema/FORMAT.md v1)")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_ledger = sub.add_parser("ledger", help="verify a ledger database (FORMAT.md §6)")
-    p_ledger.add_argument("path", help="the ledger's SQLite file")
-    p_ledger.add_argument("--json", action="store_true", help="print a JSON object")
-    p_ledger.set_defaults(func=cmd_ledger)
+    p = sub.add_parser("ledger", help="verify a ledger database (FORMAT.md §6, §9)")
+    p.add_argument("path", help="the ledger's SQLite file")
+    p.add_argument("--trusted", metavar="CHECKPOINT_FILE",
+                   help="a checkpoint note kept from an earlier visit: the ledger must extend it")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.set_defaults(func=cmd_ledger)
+    p = sub.add_parser("bundle", help="verify an evidence bundle (FORMAT.md §11)")
+    add_key_options(p)
+    p.set_defaults(func=cmd_bundle)
+    p = sub.add_parser("proof", help="verify a c2sp.org/tlog-proof@v1 file (FORMAT.md §10)")
+    add_key_options(p)
+    p.set_defaults(func=cmd_proof)
     args = parser.parse_args(argv)  # exits 2 on usage errors
     try:
         return args.func(args)

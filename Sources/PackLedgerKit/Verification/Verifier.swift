@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// What a successful `verify` established.
 public struct VerifyReport: Sendable {
     /// The ledger origin.
@@ -75,6 +78,53 @@ public struct Verifier {
         }
     }
 
+    /// One stored row after the checks that need no replayed state.
+    private struct Decoded: Sendable {
+        let entry: Entry
+        let event: Event
+        /// The signature verdict under the key of that id, when the key was already known.
+        let verdict: Bool?
+    }
+
+    /// Decodes and checks one row on any thread: bytes, stored hashes, canonical JSON, envelope,
+    /// and the signature when its key is in `keys`.
+    private static func decode(seq: UInt64, bytes: [UInt8], prevColumn: [UInt8], hashColumn: [UInt8],
+                               keys: [String: Ed25519PublicKey]) throws(LedgerError) -> Decoded {
+        func fault(_ reason: String) -> LedgerError { LedgerError(.integrity, reason, at: ErrorLocation(entry: seq)) }
+        let entry: Entry
+        do {
+            entry = try Entry(decoding: bytes)
+        } catch {
+            throw error.located(entry: seq)
+        }
+        guard entry.seq == seq else { throw fault("the entry bytes say seq \(entry.seq), stored as \(seq)") }
+        guard hashColumn == entry.hash.bytes else {
+            throw fault("stored hash does not match the entry bytes (computed \(entry.hash.hex))")
+        }
+        guard prevColumn == entry.prev.bytes else { throw fault("stored prev_hash does not match the entry bytes") }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(entry.eventBytes)
+        } catch {
+            throw fault("event bytes are not valid JSON: \(error)")
+        }
+        // One encoding per event: anything else would let the same statement hash two ways.
+        guard CanonicalJSON.encode(json) == entry.eventBytes else {
+            throw fault("event bytes are not in RFC 8785 canonical form")
+        }
+        let event: Event
+        do {
+            event = try Event(json: json)
+        } catch {
+            throw error.located(entry: seq)
+        }
+        let verdict = keys[entry.keyID].map { $0.isValidSignature(entry.signature, for: Event.signedMessage(entry.eventBytes)) }
+        return Decoded(entry: entry, event: event, verdict: verdict)
+    }
+
+    /// How many rows are decoded in parallel before the sequential replay catches up.
+    static let chunkSize = 2_048
+
     private func run(_ db: Database, rootsAt sizes: Set<UInt64>) throws(LedgerError) -> (VerifyReport, [UInt64: Digest], MemoryState) {
         var roots: [UInt64: Digest] = [:]
         let state = MemoryState()
@@ -83,67 +133,99 @@ public struct Verifier {
         var prev = Digest.zero
         var lastRecorded = Timestamp(nanoseconds: 0)
         let rows = try db.prepare("SELECT seq, bytes, prev_hash, hash FROM entries ORDER BY seq")
-        while try rows.step() {
-            let seq = UInt64(bitPattern: rows.int64(0))
-            func fault(_ reason: String, _ code: LedgerError.Code = .integrity) -> LedgerError {
-                LedgerError(code, reason, at: ErrorLocation(entry: expected))
+        typealias Row = (seq: UInt64, bytes: [UInt8], prev: [UInt8], hash: [UInt8])
+        // A finished SQLite statement starts over if stepped again, hence `exhausted`.
+        var exhausted = false
+        func readChunk() throws(LedgerError) -> [Row] {
+            var chunk: [Row] = []
+            while !exhausted, chunk.count < Verifier.chunkSize {
+                guard try rows.step() else { exhausted = true; break }
+                chunk.append((UInt64(bitPattern: rows.int64(0)), rows.blob(1), rows.blob(2), rows.blob(3)))
             }
-            guard seq == expected else {
-                throw seq > expected
-                    ? fault("entry \(expected) is missing (the next stored entry is \(seq))")
-                    : fault("stored sequence number \(seq) is out of order")
+            return chunk
+        }
+        // Decoding (signatures included) of the next chunk runs on the other cores while this
+        // thread replays the rules over the current one: a two-stage pipeline.
+        func startDecoding(_ chunk: [Row]) -> (ParallelSlots<Decoded>, DispatchGroup) {
+            // Keys never change once registered (ids are unique forever), so a verdict made
+            // with the keys known now is final; keys registered after this point are checked
+            // during the replay instead.
+            var keys: [String: Ed25519PublicKey] = [:]
+            for (id, k) in state.keys { keys[id] = k.publicKey }
+            let snapshot = keys
+            let decoded = ParallelSlots<Decoded>(chunk.count)
+            let group = DispatchGroup()
+            group.enter()
+            DispatchQueue.global().async {
+                let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunk.count))
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    var i = w
+                    while i < chunk.count {
+                        let row = chunk[i]
+                        do throws(LedgerError) {
+                            decoded.results[i] = .success(try Verifier.decode(seq: row.seq, bytes: row.bytes, prevColumn: row.prev, hashColumn: row.hash, keys: snapshot))
+                        } catch {
+                            decoded.results[i] = .failure(error)
+                        }
+                        i += workers
+                    }
+                }
+                group.leave()
             }
-            let bytes = rows.blob(1)
-            let entry: Entry
-            do {
-                entry = try Entry(decoding: bytes)
-            } catch {
-                throw error.located(entry: expected)
+            return (decoded, group)
+        }
+        var chunk = try readChunk()
+        var inFlight = startDecoding(chunk)
+        while !chunk.isEmpty {
+            let next = try readChunk()
+            let nextInFlight = next.isEmpty ? nil : startDecoding(next)
+            inFlight.1.wait()
+            let decoded = inFlight.0
+            defer {
+                chunk = next
+                if let nextInFlight { inFlight = nextInFlight }
             }
-            guard entry.seq == seq else { throw fault("the entry bytes say seq \(entry.seq), stored as \(seq)") }
-            guard rows.blob(3) == entry.hash.bytes else {
-                throw fault("stored hash does not match the entry bytes (computed \(entry.hash.hex))")
+            for (i, row) in chunk.enumerated() {
+                let seq = row.seq
+                func fault(_ reason: String, _ code: LedgerError.Code = .integrity) -> LedgerError {
+                    LedgerError(code, reason, at: ErrorLocation(entry: expected))
+                }
+                guard seq == expected else {
+                    throw seq > expected
+                        ? fault("entry \(expected) is missing (the next stored entry is \(seq))")
+                        : fault("stored sequence number \(seq) is out of order")
+                }
+                let item: Decoded
+                switch decoded.results[i] {
+                case .success(let d)?: item = d
+                case .failure(let e)?: throw e
+                case nil: throw fault("internal: entry was not decoded")
+                }
+                let entry = item.entry, event = item.event
+                guard entry.prev == prev else {
+                    throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken")
+                }
+                guard entry.recordedAt >= lastRecorded else { throw fault("record time goes backwards") }
+                let signed = SignedEvent(event: event, bytes: entry.eventBytes, keyID: entry.keyID, signature: entry.signature)
+                let judgement: Judgement
+                do {
+                    judgement = try Rules.judge(signed, seq: seq, recordedAt: entry.recordedAt, state: state, signatureValid: item.verdict)
+                } catch {
+                    throw error.located(entry: expected)
+                }
+                switch judgement {
+                case .duplicate(let first):
+                    throw fault("event_id \(event.eventID) repeats entry \(first)", .conflict)
+                case .accept(let effects):
+                    state.apply(effects, event: event, record: EventRecord(seq: seq, eventHash: SHA256.hash(entry.eventBytes)))
+                }
+                acc.append(entry.hash)
+                if sizes.contains(acc.count) { roots[acc.count] = acc.root }
+                prev = entry.hash
+                lastRecorded = entry.recordedAt
+                expected += 1
+                if let progress, expected % progressInterval == 0 { progress(expected) }
             }
-            guard rows.blob(2) == entry.prev.bytes else { throw fault("stored prev_hash does not match the entry bytes") }
-            guard entry.prev == prev else {
-                throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken")
-            }
-            guard entry.recordedAt >= lastRecorded else { throw fault("record time goes backwards") }
-            let json: JSONValue
-            do {
-                json = try JSONParser.parse(entry.eventBytes)
-            } catch {
-                throw fault("event bytes are not valid JSON: \(error)")
-            }
-            // One encoding per event: anything else would let the same statement hash two ways.
-            guard CanonicalJSON.encode(json) == entry.eventBytes else {
-                throw fault("event bytes are not in RFC 8785 canonical form")
-            }
-            let event: Event
-            do {
-                event = try Event(json: json)
-            } catch {
-                throw error.located(entry: expected)
-            }
-            let signed = SignedEvent(event: event, bytes: entry.eventBytes, keyID: entry.keyID, signature: entry.signature)
-            let judgement: Judgement
-            do {
-                judgement = try Rules.judge(signed, seq: seq, recordedAt: entry.recordedAt, state: state)
-            } catch {
-                throw error.located(entry: expected)
-            }
-            switch judgement {
-            case .duplicate(let first):
-                throw fault("event_id \(event.eventID) repeats entry \(first)", .conflict)
-            case .accept(let effects):
-                state.apply(effects, event: event, record: EventRecord(seq: seq, eventHash: SHA256.hash(entry.eventBytes)))
-            }
-            acc.append(entry.hash)
-            if sizes.contains(acc.count) { roots[acc.count] = acc.root }
-            prev = entry.hash
-            lastRecorded = entry.recordedAt
-            expected += 1
-            if let progress, expected % progressInterval == 0 { progress(expected) }
         }
         guard expected > 0, let origin = state.origin else {
             throw LedgerError(.integrity, "the ledger has no entries (entry 0, ledger.init, is missing)", at: ErrorLocation(entry: 0))
