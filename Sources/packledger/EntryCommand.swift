@@ -17,16 +17,23 @@ extension PackLedgerCommand {
             case .json:
                 Console.json(.object([
                     "seq": .count(entry.seq), "recorded_at": .string(entry.recordedAt.rfc3339Micros),
-                    "prev": .string(entry.prev.hex), "leaf_hash": .string(entry.hash.hex), "key_id": .string(entry.keyID),
-                    "signature": .string(Base64.encode(entry.signature)), "bytes": .string(Base64.encode(entry.bytes)),
+                    "prev": .string(entry.prev.hex), "leaf_hash": .string(entry.hash.hex),
+                    "key_id": entry.batch == nil ? .string(entry.keyID) : .null,
+                    "signature": entry.batch == nil ? .string(Base64.encode(entry.signature)) : .null,
+                    "batch": entry.batch.map { .object(["manifest": .count($0.manifest), "index": .count($0.index)]) } ?? .null,
+                    "bytes": .string(Base64.encode(entry.bytes)),
                     "event": event.json,
                 ]))
             case .table:
                 print("seq         \(entry.seq)")
                 print("leaf hash   \(entry.hash.hex)")
                 print("prev        \(entry.prev.hex)")
-                print("key         \(entry.keyID)")
-                print("signature   \(Base64.encode(entry.signature))")
+                if let batch = entry.batch {
+                    print("signed by    the batch of entry \(batch.manifest), as its event \(batch.index)")
+                } else {
+                    print("key         \(entry.keyID)")
+                    print("signature   \(Base64.encode(entry.signature))")
+                }
                 print("bytes (\(entry.bytes.count)):")
                 print(String(decoding: entry.bytes, as: UTF8.self))
                 print("event:")

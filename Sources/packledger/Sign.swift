@@ -34,6 +34,7 @@ extension PackLedgerCommand {
         @Option(help: "The actor's private key (PEM).") var key: String
         @Option(help: "Output file (default: standard output). Written only if every record is valid.") var out: String?
         @Option(help: "Input format, jsonl or csv (default: by extension, else by the first byte).") var format: RecordReader.Format?
+        @Option(help: "Sign in batches of N events: one signature over each batch's Merkle root (Schema/FORMAT.md §13).") var batch: Int?
 
         func run() throws {
             let privateKey = try KeyFiles.loadPrivateKey(key)
@@ -48,7 +49,7 @@ extension PackLedgerCommand {
             }
             let handle = temp.flatMap { FileHandle(forWritingAtPath: $0) } ?? FileHandle.standardOutput
             do {
-                let count = try Ingest.sign(reader, actor: actor, key: privateKey, write: { handle.write(Data($0)) },
+                let count = try Ingest.sign(reader, actor: actor, key: privateKey, batchSize: batch, write: { handle.write(Data($0)) },
                                             progress: { printer.update($0) })
                 Console.endProgress()
                 if let temp, let out {

@@ -1,3 +1,17 @@
+/// Where a batch-signed event's signature is: the manifest entry and the event's position in it.
+public struct BatchRef: Sendable, Equatable {
+    /// Sequence number of the `batch` manifest entry.
+    public let manifest: UInt64
+    /// 0-based position of the event in the batch.
+    public let index: UInt64
+
+    /// A reference to position `index` of the batch whose manifest is entry `manifest`.
+    public init(manifest: UInt64, index: UInt64) {
+        self.manifest = manifest
+        self.index = index
+    }
+}
+
 /// One ledger entry: the exact stored bytes and the fields decoded from them.
 ///
 /// Layout (Schema/FORMAT.md §3), UTF-8, lines ending in a single `\n`:
@@ -6,8 +20,9 @@
 ///     seq <decimal>
 ///     time <YYYY-MM-DDTHH:MM:SS.ffffffZ>
 ///     prev <64 lowercase hex>
-///     key <16 lowercase hex>
-///     sig <base64 of 64 bytes>
+///     key <16 lowercase hex>            ┐ an event signed on its own, or
+///     sig <base64 of 64 bytes>          ┘
+///     batch <manifest seq> <index>        an event signed as part of a batch (FORMAT.md §13)
 ///     <empty line>
 ///     <event: RFC 8785 JSON, no trailing newline>
 public struct Entry: Sendable {
@@ -17,10 +32,13 @@ public struct Entry: Sendable {
     public let recordedAt: Timestamp
     /// Hash of the previous entry (zero for entry 0).
     public let prev: Digest
-    /// Id of the key that signed the event.
+    /// Id of the key that signed the event; empty for a batch member, whose signature is the
+    /// manifest's.
     public let keyID: String
-    /// The actor's Ed25519 signature over `Event.signedMessage(eventBytes)`.
+    /// The actor's Ed25519 signature over `Event.signedMessage(eventBytes)`; empty for a batch member.
     public let signature: [UInt8]
+    /// For a batch member: its manifest and position.
+    public let batch: BatchRef?
     /// The event's canonical JSON bytes.
     public let eventBytes: [UInt8]
     /// The whole entry as stored.
@@ -30,9 +48,21 @@ public struct Entry: Sendable {
 
     static let magic = "packledger/entry/v1"
 
-    /// Builds the bytes of a new entry.
+    /// Builds the bytes of a new entry whose event carries its own signature.
     public init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8], eventBytes: [UInt8]) {
-        let header = "\(Entry.magic)\nseq \(seq)\ntime \(recordedAt.rfc3339Micros)\nprev \(prev.hex)\nkey \(keyID)\nsig \(Base64.encode(signature))\n\n"
+        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: "key \(keyID)\nsig \(Base64.encode(signature))\n",
+                  keyID: keyID, signature: signature, batch: nil, eventBytes: eventBytes)
+    }
+
+    /// Builds the bytes of a new batch-member entry.
+    public init(seq: UInt64, recordedAt: Timestamp, prev: Digest, batch: BatchRef, eventBytes: [UInt8]) {
+        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: "batch \(batch.manifest) \(batch.index)\n",
+                  keyID: "", signature: [], batch: batch, eventBytes: eventBytes)
+    }
+
+    private init(seq: UInt64, recordedAt: Timestamp, prev: Digest, attestation: String, keyID: String, signature: [UInt8],
+                 batch: BatchRef?, eventBytes: [UInt8]) {
+        let header = "\(Entry.magic)\nseq \(seq)\ntime \(recordedAt.rfc3339Micros)\nprev \(prev.hex)\n\(attestation)\n"
         var bytes = Array(header.utf8)
         bytes.append(contentsOf: eventBytes)
         self.seq = seq
@@ -40,6 +70,7 @@ public struct Entry: Sendable {
         self.prev = prev
         self.keyID = keyID
         self.signature = signature
+        self.batch = batch
         self.eventBytes = eventBytes
         self.bytes = bytes
         self.hash = Entry.leafHash(bytes)
@@ -54,8 +85,9 @@ public struct Entry: Sendable {
         var lines: [[UInt8]] = []
         var start = 0
         var i = 0
-        while lines.count < 7 {
-            guard i < bytes.count else { throw fail("header ends early") }
+        // Header lines up to and including the empty one: 7 for a signed event, 6 for a batch member.
+        while lines.last.map({ !$0.isEmpty }) ?? true {
+            guard i < bytes.count, lines.count < 7 else { throw fail("header ends early or has no blank line") }
             if bytes[i] == UInt8(ascii: "\n") {
                 lines.append(Array(bytes[start..<i]))
                 start = i + 1
@@ -63,6 +95,7 @@ public struct Entry: Sendable {
             i += 1
         }
         func field(_ index: Int, _ name: String) throws(LedgerError) -> String {
+            guard index < lines.count else { throw fail("missing \"\(name)\" line") }
             let line = lines[index]
             let prefix = Array((name + " ").utf8)
             guard line.count > prefix.count, Array(line.prefix(prefix.count)) == prefix,
@@ -70,7 +103,7 @@ public struct Entry: Sendable {
             else { throw fail("line \(index + 1) should start with \"\(name) \"") }
             return text
         }
-        guard lines[0] == Array(Entry.magic.utf8) else { throw fail("first line is not \(Entry.magic)") }
+        guard lines.count >= 6, lines[0] == Array(Entry.magic.utf8) else { throw fail("first line is not \(Entry.magic)") }
         let seqText = try field(1, "seq")
         guard let seq = UInt64(seqText), String(seq) == seqText else { throw fail("bad sequence number") }
         let timeText = try field(2, "time")
@@ -81,18 +114,29 @@ public struct Entry: Sendable {
         guard let prevBytes = Hex.decode(prevText), let prev = Digest(prevBytes), prev.hex == prevText else {
             throw fail("bad prev hash")
         }
-        let keyID = try field(4, "key")
-        guard keyID.utf8.count == 16, let keyBytes = Hex.decode(keyID), Hex.encode(keyBytes) == keyID else {
-            throw fail("bad key id")
+        var keyID = ""
+        var signature: [UInt8] = []
+        var batch: BatchRef?
+        if lines.count == 6 {
+            let parts = try field(4, "batch").split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, let m = UInt64(parts[0]), String(m) == parts[0], let index = UInt64(parts[1]), String(index) == parts[1], m < seq
+            else { throw fail("bad batch reference") }
+            batch = BatchRef(manifest: m, index: index)
+        } else {
+            keyID = try field(4, "key")
+            guard keyID.utf8.count == 16, let keyBytes = Hex.decode(keyID), Hex.encode(keyBytes) == keyID else {
+                throw fail("bad key id")
+            }
+            let sigText = try field(5, "sig")
+            guard let decoded = Base64.decode(sigText), decoded.count == 64 else { throw fail("bad signature encoding") }
+            signature = decoded
         }
-        let sigText = try field(5, "sig")
-        guard let signature = Base64.decode(sigText), signature.count == 64 else { throw fail("bad signature encoding") }
-        guard lines[6].isEmpty else { throw fail("no blank line after the header") }
         self.seq = seq
         self.recordedAt = time
         self.prev = prev
         self.keyID = keyID
         self.signature = signature
+        self.batch = batch
         self.eventBytes = Array(bytes[start...])
         self.bytes = bytes
         self.hash = Entry.leafHash(bytes)

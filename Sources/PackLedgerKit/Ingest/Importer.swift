@@ -95,8 +95,14 @@ public enum Ingest {
     /// Signs every record of `reader` as `actor` with `key`, writing signed lines to `write`.
     /// Nothing is written unless every record is valid: output is produced chunk by chunk only
     /// after the chunk checked out, and an error stops at the offending line.
-    public static func sign(_ reader: RecordReader, actor: String, key: Ed25519PrivateKey, chunkSize: Int = 4096,
+    ///
+    /// With `batchSize`, records are signed in batches (FORMAT.md §13): one manifest line with the
+    /// signature over the batch's Merkle root, followed by the batch's events unsigned.
+    public static func sign(_ reader: RecordReader, actor: String, key: Ed25519PrivateKey, chunkSize: Int = 4096, batchSize: Int? = nil,
                             write: ([UInt8]) -> Void, progress: ((IngestProgress) -> Void)? = nil) throws(LedgerError) -> Int {
+        if let batchSize {
+            return try signBatches(reader, actor: actor, key: key, batchSize: batchSize, write: write, progress: progress)
+        }
         let start = Date()
         var count = 0
         while true {
@@ -115,6 +121,63 @@ public enum Ingest {
             progress?(IngestProgress(records: count, bytesRead: reader.progress.read, totalBytes: reader.progress.total, elapsed: Date().timeIntervalSince(start)))
         }
         return count
+    }
+
+    static func signBatches(_ reader: RecordReader, actor: String, key: Ed25519PrivateKey, batchSize: Int,
+                            write: ([UInt8]) -> Void, progress: ((IngestProgress) -> Void)?) throws(LedgerError) -> Int {
+        guard (1...Rules.maxBatchCount).contains(batchSize) else {
+            throw LedgerError(.usage, "--batch must be between 1 and \(Rules.maxBatchCount)")
+        }
+        let start = Date()
+        var count = 0
+        let file = reader.name
+        while true {
+            var chunk: [InputRecord] = []
+            while chunk.count < batchSize, let record = try reader.next() { chunk.append(record) }
+            if chunk.isEmpty { break }
+            let events = try parallelMap(chunk) { record throws(LedgerError) -> Event in
+                guard record.object["signature"] == nil, record.object["key_id"] == nil else {
+                    throw LedgerError(.malformed, "this line is already signed", at: ErrorLocation(file: file, line: record.line))
+                }
+                do throws(LedgerError) {
+                    let event = try Event(json: .object(try eventObject(record, defaultActor: actor, file: file)))
+                    guard !event.kind.isRegistry, event.kind != .batch else {
+                        throw LedgerError(.malformed, "\(event.kind.rawValue) cannot be signed in a batch")
+                    }
+                    return event
+                } catch {
+                    throw error.located(file: file, line: record.line)
+                }
+            }
+            let members = events.map { (e: Event) in e.canonicalBytes }
+            let manifest = try batchManifest(actor: actor, events: events, members: members, key: key)
+            write(signedLine(manifest) + members.flatMap { $0 + [0x0a] })
+            count += chunk.count
+            progress?(IngestProgress(records: count, bytesRead: reader.progress.read, totalBytes: reader.progress.total, elapsed: Date().timeIntervalSince(start)))
+        }
+        return count
+    }
+
+    /// The signed manifest for a batch of events: count and Merkle root, at the latest event's
+    /// time, with an event id derived from the root so that signing the same events again
+    /// gives the same manifest (and re-importing it is a no-op).
+    static func batchManifest(actor: String, events: [Event], members: [[UInt8]], key: Ed25519PrivateKey) throws(LedgerError) -> SignedEvent {
+        var acc = Merkle.RootAccumulator()
+        for bytes in members { acc.append(SignedEvent.batchLeaf(bytes)) }
+        let root = acc.root
+        let idBytes = SHA256.hash(Array("packledger/batch-id\n\(actor)\n".utf8), root.bytes).bytes
+        var uuid = Array(idBytes.prefix(16))
+        uuid[6] = uuid[6] & 0x0f | 0x40
+        uuid[8] = uuid[8] & 0x3f | 0x80
+        let hex = Hex.encode(uuid)
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        let latest = events.max { $0.at < $1.at }
+        let json: JSONValue = .object([
+            "event_id": .string(parts.joined(separator: "-")), "kind": .string(EventKind.batch.rawValue), "actor": .string(actor),
+            "at": latest?.json["at"] ?? .string(Timestamp.now().rfc3339),
+            "data": .object(["count": .number(Double(events.count)), "root": .string(root.base64)]),
+        ])
+        return try SignedEvent(signing: Event(json: json), with: key)
     }
 
     /// Maps in parallel on all cores, preserving order; the first error (by position) wins.
@@ -160,10 +223,24 @@ extension Ledger {
         return try db.writeTransaction { () throws(LedgerError) -> ImportSummary in
             var summary = ImportSummary()
             var keys: [String: KeyState] = [:]
-            while true {
-                var chunk: [InputRecord] = []
-                while chunk.count < chunkSize, let record = try reader.next() { chunk.append(record) }
-                if chunk.isEmpty { break }
+            var singles: [InputRecord] = []
+            func report() {
+                progress?(IngestProgress(records: summary.records, bytesRead: reader.progress.read, totalBytes: reader.progress.total,
+                                         elapsed: Date().timeIntervalSince(start)))
+            }
+            func count(_ result: AppendResult) {
+                if result.isNew {
+                    summary.appended += 1
+                    if summary.firstSeq == nil { summary.firstSeq = result.seq }
+                    summary.lastSeq = result.seq
+                } else {
+                    summary.duplicates += 1
+                }
+            }
+            func flushSingles() throws(LedgerError) {
+                guard !singles.isEmpty else { return }
+                let chunk = singles
+                singles = []
                 let file = reader.name
                 let signed = try Ingest.parallelMap(chunk) { record throws(LedgerError) in
                     try Ingest.signedEvent(record, actor: actor, key: key, file: file)
@@ -176,29 +253,111 @@ extension Ledger {
                 }
                 let known = keys
                 let verdicts = try Ingest.parallelMap(signed) { s throws(LedgerError) -> Bool? in
-                    guard let k = known[s.keyID] else { return nil }
-                    return k.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes))
+                    known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) }
                 }
                 for (i, s) in signed.enumerated() {
-                    let result: AppendResult
                     do throws(LedgerError) {
-                        result = try appendInTransaction(s, signatureValid: verdicts[i])
+                        count(try appendInTransaction(s, signatureValid: verdicts[i]))
                     } catch {
-                        throw error.located(file: reader.name, line: chunk[i].line)
-                    }
-                    if result.isNew {
-                        summary.appended += 1
-                        if summary.firstSeq == nil { summary.firstSeq = result.seq }
-                        summary.lastSeq = result.seq
-                    } else {
-                        summary.duplicates += 1
+                        throw error.located(file: file, line: chunk[i].line)
                     }
                 }
                 summary.records += chunk.count
-                progress?(IngestProgress(records: summary.records, bytesRead: reader.progress.read, totalBytes: reader.progress.total,
-                                         elapsed: Date().timeIntervalSince(start)))
+                report()
             }
+            while let record = try reader.next() {
+                if record.object["kind"]?.stringValue == EventKind.batch.rawValue {
+                    try flushSingles()
+                    summary.records += try importBatch(manifest: record, reader: reader, count: count)
+                    report()
+                } else {
+                    singles.append(record)
+                    if singles.count >= chunkSize { try flushSingles() }
+                }
+            }
+            try flushSingles()
             return summary
         }
+    }
+
+    /// Reads a batch's events after its manifest line, checks the manifest's signature and that
+    /// the events hash to its root, then appends the manifest and the events after it.
+    /// Returns the number of records it consumed.
+    private func importBatch(manifest record: InputRecord, reader: RecordReader, count: (AppendResult) -> Void) throws(LedgerError) -> Int {
+        let file = reader.name
+        let here = ErrorLocation(file: file, line: record.line)
+        guard record.object["signature"] != nil else {
+            throw LedgerError(.malformed, "a batch manifest must be signed", at: here)
+        }
+        let manifest: SignedEvent
+        let declared: (count: UInt64, root: Digest)
+        do throws(LedgerError) {
+            manifest = try Ingest.signedEvent(record, actor: nil, key: nil, file: file)
+            declared = try Rules.manifest(of: manifest.event)
+        } catch {
+            throw error.located(file: file, line: record.line)
+        }
+        var memberRecords: [InputRecord] = []
+        while UInt64(memberRecords.count) < declared.count {
+            guard let member = try reader.next() else {
+                throw LedgerError(.malformed, "the batch declares \(declared.count) events but the input ends after \(memberRecords.count)", at: here)
+            }
+            memberRecords.append(member)
+        }
+        let batchActor = manifest.event.actor
+        let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> (Event, [UInt8], Digest) in
+            let at = ErrorLocation(file: file, line: member.line)
+            guard member.object["signature"] == nil, member.object["key_id"] == nil else {
+                throw LedgerError(.malformed, "an event inside a batch carries no signature of its own", at: at)
+            }
+            do throws(LedgerError) {
+                let event = try Event(json: .object(try Ingest.eventObject(member, defaultActor: batchActor, file: file)))
+                guard !event.kind.isRegistry, event.kind != .batch else {
+                    throw LedgerError(.malformed, "\(event.kind.rawValue) cannot be part of a batch", at: at)
+                }
+                let bytes = event.canonicalBytes
+                return (event, bytes, SignedEvent.batchLeaf(bytes))
+            } catch {
+                throw error.located(file: file, line: member.line)
+            }
+        }
+        var acc = Merkle.RootAccumulator()
+        for m in members { acc.append(m.2) }
+        guard acc.root == declared.root else {
+            throw LedgerError(.badSignature, "the \(declared.count) events after this manifest do not hash to its signed root", at: here)
+        }
+        let verdict = try state.key(manifest.keyID).map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
+        let result: AppendResult
+        do throws(LedgerError) {
+            result = try appendInTransaction(manifest, signatureValid: verdict)
+        } catch {
+            throw error.located(file: file, line: record.line)
+        }
+        count(result)
+        for (i, m) in members.enumerated() {
+            let at = ErrorLocation(file: file, line: memberRecords[i].line)
+            if !result.isNew {
+                // The manifest was imported before: every event must be there already, unchanged.
+                guard let existing = try state.eventRecord(m.0.eventKey), existing.eventHash == SHA256.hash(m.1) else {
+                    throw LedgerError(.conflict, "this batch was imported before, but event \(m.0.eventID) differs from it", at: at)
+                }
+                count(AppendResult(seq: existing.seq, isNew: false))
+                continue
+            }
+            let signed = SignedEvent(event: m.0, bytes: m.1, keyID: manifest.keyID, signature: [],
+                                     batch: BatchRef(manifest: result.seq, index: UInt64(i)))
+            let appended: AppendResult
+            do throws(LedgerError) {
+                // The root matched and the manifest's signature was checked when it was appended.
+                appended = try appendInTransaction(signed, signatureValid: true)
+            } catch {
+                throw error.located(file: file, line: memberRecords[i].line)
+            }
+            guard appended.isNew else {
+                throw LedgerError(.conflict, "event \(m.0.eventID) is already entry \(appended.seq); a batch must consist of new events", at: at)
+            }
+            count(appended)
+        }
+        return 1 + memberRecords.count
     }
 }

@@ -144,8 +144,18 @@ public final class Ledger {
         case .duplicate(let seq):
             return AppendResult(seq: seq, isNew: false)
         case .accept(let effects):
-            let entry = Entry(seq: head.size, recordedAt: recordedAt, prev: head.hash, keyID: signed.keyID,
+            let entry: Entry
+            if let batch = signed.batch {
+                // Members sit directly after their manifest, in order, so that any verifier can
+                // rebuild the batch's tree from consecutive entries.
+                guard head.size == batch.manifest + 1 + batch.index else {
+                    throw LedgerError(.integrity, "batch member \(batch.index) of entry \(batch.manifest) would not follow its manifest")
+                }
+                entry = Entry(seq: head.size, recordedAt: recordedAt, prev: head.hash, batch: batch, eventBytes: signed.bytes)
+            } else {
+                entry = Entry(seq: head.size, recordedAt: recordedAt, prev: head.hash, keyID: signed.keyID,
                               signature: signed.signature, eventBytes: signed.bytes)
+            }
             try state.append(entry, event: signed.event, effects: effects)
             try tree.append(leaf: entry.hash, seq: entry.seq)
             return AppendResult(seq: entry.seq, isNew: true)

@@ -186,6 +186,16 @@ public enum Rules {
             party = p
         }
         try checkSignature(signed, state: state, signatureValid: signatureValid)
+        if signed.batch != nil, event.kind.isRegistry || event.kind == .batch {
+            throw LedgerError(.malformed, "a \(event.kind.rawValue) entry cannot be part of a batch", at: ErrorLocation(field: "kind"))
+        }
+        if event.kind == .batch {
+            guard party != nil else {
+                throw LedgerError(.missingRole, "batch manifests are signed by parties, not the operator", at: ErrorLocation(field: "actor"))
+            }
+            _ = try manifest(of: event)
+            return .accept(Effects())
+        }
         if event.kind.isRegistry {
             guard party == nil else {
                 throw LedgerError(.missingRole, "only the operator may record \(event.kind.rawValue); \(event.actor) is a party", at: ErrorLocation(field: "actor"))
@@ -196,6 +206,24 @@ public enum Rules {
             throw LedgerError(.missingRole, "the operator records registry entries only, not \(event.kind.rawValue)", at: ErrorLocation(field: "actor"))
         }
         return .accept(try judgePackEvent(event, party: party, seq: seq, state: state))
+    }
+
+    /// Most events one manifest may cover: an import holds a whole batch in memory.
+    public static let maxBatchCount = 20_000
+
+    /// The count and root a `batch` manifest declares, checked.
+    public static func manifest(of event: Event) throws(LedgerError) -> (count: UInt64, root: Digest) {
+        let reader = DataReader(data: event.data, kind: event.kind)
+        try reader.allowOnly(["count", "root"])
+        let count = try reader.requiredNumber("count", min: 1, max: Double(maxBatchCount))
+        guard count == count.rounded() else {
+            throw LedgerError(.malformed, "data.count must be a whole number", at: ErrorLocation(field: "data.count"))
+        }
+        let rootText = try reader.requiredString("root", max: 44)
+        guard let root = Base64.decode(rootText).flatMap(Digest.init) else {
+            throw LedgerError(.malformed, "data.root must be the base64 of 32 bytes", at: ErrorLocation(field: "data.root"))
+        }
+        return (UInt64(count), root)
     }
 
     static func checkSignature(_ signed: SignedEvent, state: some LedgerStateView, signatureValid: Bool?) throws(LedgerError) {
@@ -413,7 +441,7 @@ public enum Rules {
             guard recovered.reduce(0, { $0 + $1.kg }) <= input else {
                 throw LedgerError(.outOfRange, "data.recovered_kg adds up to more than data.input_kg", at: ErrorLocation(field: "data.recovered_kg"))
             }
-        case .produced, .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked:
+        case .produced, .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked, .batch:
             throw LedgerError(.malformed, "\(event.kind.rawValue) is not handled here")
         }
         var effects = Effects()

@@ -104,7 +104,11 @@ public struct Event: Sendable {
         }
         var pack: String?
         var party: String?
-        if kind.isRegistry {
+        if kind == .batch {
+            for key in ["pack", "party"] where object[key] != nil {
+                throw LedgerError(.malformed, "a batch manifest has no \"\(key)\"", at: ErrorLocation(field: key))
+            }
+        } else if kind.isRegistry {
             guard object["pack"] == nil else {
                 throw LedgerError(.malformed, "a \(kind.rawValue) entry has no \"pack\"", at: ErrorLocation(field: "pack"))
             }
@@ -165,13 +169,23 @@ public struct SignedEvent: Sendable {
         self.bytes = bytes
         self.keyID = key.publicKey.keyID
         self.signature = try key.sign(Event.signedMessage(bytes))
+        self.batch = nil
     }
 
+    /// For an event signed as part of a batch: its manifest and position; `keyID` is then the
+    /// manifest's key and `signature` is empty.
+    public let batch: BatchRef?
+
     /// Wraps an already signed event (the signature is checked when it is appended).
-    public init(event: Event, bytes: [UInt8], keyID: String, signature: [UInt8]) {
+    public init(event: Event, bytes: [UInt8], keyID: String, signature: [UInt8], batch: BatchRef? = nil) {
         self.event = event
         self.bytes = bytes
         self.keyID = keyID
         self.signature = signature
+        self.batch = batch
     }
+
+    /// The leaf of a batch's Merkle tree for event bytes `bytes`: the RFC 6962 leaf hash of the
+    /// message an individual signature would cover.
+    public static func batchLeaf(_ bytes: [UInt8]) -> Digest { SHA256.hash([0], Event.signedMessage(bytes)) }
 }

@@ -33,6 +33,8 @@ public enum EventKind: String, CaseIterable, Sendable {
     case partyKeyAdded = "party.key-added"
     /// A party's key stops being valid from a given time.
     case partyKeyRevoked = "party.key-revoked"
+    /// An actor's one signature over a batch of its events that follow (FORMAT.md §13).
+    case batch
 
     /// Registry kinds concern a party and are signed by the operator.
     public var isRegistry: Bool {
@@ -71,7 +73,7 @@ public struct LifecycleRule: Sendable {
         case .transferred: return LifecycleRule(roles: Set(Role.allCases), from: nonTerminal, to: nil)
         case .intake: return LifecycleRule(roles: [.recycler], from: [.waste, .removed], to: .atRecycler)
         case .recovered: return LifecycleRule(roles: [.recycler], from: [.atRecycler], to: .recycled)
-        case .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked: return nil
+        case .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked, .batch: return nil
         }
     }
 }

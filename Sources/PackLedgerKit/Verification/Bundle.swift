@@ -64,6 +64,23 @@ public enum EvidenceBundle {
                 try registry.bind(party)
                 while try registry.step() { seqs.insert(UInt64(registry.int64(0))) }
             }
+            // A batch-signed event needs its manifest, and a proof that it is in the batch.
+            var batchProofs: [UInt64: [Digest]] = [:]
+            var batchLeaves: [UInt64: [Digest]] = [:]
+            for seq in seqs.sorted() {
+                guard let ref = try ledger.entry(seq).batch else { continue }
+                seqs.insert(ref.manifest)
+                if batchLeaves[ref.manifest] == nil {
+                    let declared = try Rules.manifest(of: Ledger.event(of: ledger.entry(ref.manifest)))
+                    var leaves: [Digest] = []
+                    for member in 0..<declared.count {
+                        leaves.append(SignedEvent.batchLeaf(try ledger.entry(ref.manifest + 1 + member).eventBytes))
+                    }
+                    batchLeaves[ref.manifest] = leaves
+                }
+                let tree = InMemoryTree(leaves: batchLeaves[ref.manifest] ?? [])
+                batchProofs[seq] = try tree.inclusionProof(index: ref.index, size: UInt64(tree.leaves.count))
+            }
             if let last = seqs.max(), last >= size {
                 throw LedgerError(.notFound, "entry \(last) is newer than the checkpoint (size \(size)); run `packledger checkpoint` first", at: ErrorLocation(entry: last))
             }
@@ -71,10 +88,12 @@ public enum EvidenceBundle {
             for seq in seqs.sorted() {
                 let entry = try ledger.entry(seq)
                 let proof = try ledger.inclusionProof(seq: seq, size: size)
-                entries.append(.object([
+                var item: [String: JSONValue] = [
                     "seq": .number(Double(seq)), "bytes": .string(Base64.encode(entry.bytes)),
                     "proof": .array(proof.map { .string($0.base64) }),
-                ]))
+                ]
+                if let batchProof = batchProofs[seq] { item["batch_proof"] = .array(batchProof.map { .string($0.base64) }) }
+                entries.append(.object(item))
             }
             let bundle: JSONValue = .object([
                 "format": .string(format), "pack": .string(pack),
@@ -121,13 +140,14 @@ public enum EvidenceBundle {
         var previousSeq: UInt64?
         var previousRecorded = Timestamp(nanoseconds: 0)
         var history: [Event] = []
+        var manifests: [UInt64: (keyID: String, count: UInt64, root: Digest)] = [:]
         for (i, item) in items.enumerated() {
             let field = "entries[\(i)]"
-            guard let object = item.objectValue, Set(object.keys) == ["seq", "bytes", "proof"],
+            guard let object = item.objectValue, Set(object.keys) == ["seq", "bytes", "proof"] || Set(object.keys) == ["seq", "bytes", "proof", "batch_proof"],
                   let seqValue = object["seq"]?.doubleValue, seqValue >= 0, seqValue < 9.007_199_254_740_992e15, seqValue == seqValue.rounded(),
                   let b64 = object["bytes"]?.stringValue, let entryBytes = Base64.decode(b64),
                   let proofItems = object["proof"]?.arrayValue
-            else { throw bad("each entry has exactly seq (integer), bytes (base64) and proof (list)", field: field) }
+            else { throw bad("each entry has exactly seq (integer), bytes (base64), proof (list) and, for a batch member, batch_proof (list)", field: field) }
             let seq = UInt64(seqValue)
             var proof: [Digest] = []
             for p in proofItems {
@@ -170,12 +190,39 @@ public enum EvidenceBundle {
                     throw bad("entry 0 does not name the trusted origin and operator key", field: field, entry: 0)
                 }
             }
-            let signedEvent = SignedEvent(event: event, bytes: entry.eventBytes, keyID: entry.keyID, signature: entry.signature)
+            let signedEvent: SignedEvent
+            var verdict: Bool?
+            if let ref = entry.batch {
+                // The member's signature is its manifest's, over a root this proof leads to.
+                guard let manifest = manifests[ref.manifest], object["batch_proof"] != nil else {
+                    throw bad("a batch member needs its manifest (entry \(ref.manifest)) earlier in the bundle and a batch_proof", field: field, entry: seq)
+                }
+                var batchProof: [Digest] = []
+                for p in object["batch_proof"]?.arrayValue ?? [] {
+                    guard let d = p.stringValue.flatMap({ Base64.decode($0) }).flatMap(Digest.init) else {
+                        throw bad("batch_proof hashes are base64 of 32 bytes", field: "\(field).batch_proof", entry: seq)
+                    }
+                    batchProof.append(d)
+                }
+                guard Merkle.verifyInclusion(leaf: SignedEvent.batchLeaf(entry.eventBytes), index: ref.index, size: manifest.count,
+                                             proof: batchProof, root: manifest.root) else {
+                    throw LedgerError(.badSignature, "the event is not in the signed batch of entry \(ref.manifest)", at: ErrorLocation(field: "\(field).batch_proof", entry: seq))
+                }
+                signedEvent = SignedEvent(event: event, bytes: entry.eventBytes, keyID: manifest.keyID, signature: [], batch: ref)
+                verdict = true
+            } else {
+                guard object["batch_proof"] == nil else { throw bad("only batch members carry a batch_proof", field: field, entry: seq) }
+                signedEvent = SignedEvent(event: event, bytes: entry.eventBytes, keyID: entry.keyID, signature: entry.signature)
+            }
             let judgement: Judgement
             do {
-                judgement = try Rules.judge(signedEvent, seq: seq, recordedAt: entry.recordedAt, state: state)
+                judgement = try Rules.judge(signedEvent, seq: seq, recordedAt: entry.recordedAt, state: state, signatureValid: verdict)
             } catch {
                 throw error.located(field: field, entry: seq)
+            }
+            if event.kind == .batch {
+                let declared = try Rules.manifest(of: event)
+                manifests[seq] = (entry.keyID, declared.count, declared.root)
             }
             guard case .accept(let effects) = judgement else { throw bad("event_id \(event.eventID) repeats", field: field, entry: seq) }
             state.apply(effects, event: event, record: EventRecord(seq: seq, eventHash: SHA256.hash(entry.eventBytes)))

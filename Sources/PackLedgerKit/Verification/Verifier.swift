@@ -174,6 +174,9 @@ public struct Verifier {
             }
             return (decoded, group)
         }
+        // The batch whose members are being read: its manifest, key, declared size and root, and
+        // the tree of the members seen so far.
+        var batch: (manifest: UInt64, keyID: String, count: UInt64, root: Digest, acc: Merkle.RootAccumulator)?
         var chunk = try readChunk()
         var inFlight = startDecoding(chunk)
         while !chunk.isEmpty {
@@ -206,12 +209,40 @@ public struct Verifier {
                     throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken")
                 }
                 guard entry.recordedAt >= lastRecorded else { throw fault("record time goes backwards") }
-                let signed = SignedEvent(event: event, bytes: entry.eventBytes, keyID: entry.keyID, signature: entry.signature)
+                let signed: SignedEvent
+                var verdict = item.verdict
+                if let ref = entry.batch {
+                    guard let open = batch, ref.manifest == open.manifest, ref.index == open.acc.count else {
+                        throw fault("entry claims to be event \(ref.index) of the batch of entry \(ref.manifest), but it is not the next event of an open batch")
+                    }
+                    signed = SignedEvent(event: event, bytes: entry.eventBytes, keyID: open.keyID, signature: [], batch: ref)
+                    // Provisional: the batch's root, checked at its last event, decides.
+                    verdict = true
+                } else {
+                    if let open = batch {
+                        throw fault("the batch of entry \(open.manifest) ends after \(open.acc.count) of its \(open.count) events")
+                    }
+                    signed = SignedEvent(event: event, bytes: entry.eventBytes, keyID: entry.keyID, signature: entry.signature)
+                }
                 let judgement: Judgement
                 do {
-                    judgement = try Rules.judge(signed, seq: seq, recordedAt: entry.recordedAt, state: state, signatureValid: item.verdict)
+                    judgement = try Rules.judge(signed, seq: seq, recordedAt: entry.recordedAt, state: state, signatureValid: verdict)
                 } catch {
                     throw error.located(entry: expected)
+                }
+                if entry.batch != nil, var open = batch {
+                    open.acc.append(SignedEvent.batchLeaf(entry.eventBytes))
+                    if open.acc.count == open.count {
+                        guard open.acc.root == open.root else {
+                            throw fault("the \(open.count) events of the batch of entry \(open.manifest) do not hash to its signed root: one of entries \(open.manifest + 1)–\(seq) was altered")
+                        }
+                        batch = nil
+                    } else {
+                        batch = open
+                    }
+                } else if event.kind == .batch {
+                    let declared = try Rules.manifest(of: event)
+                    batch = (seq, entry.keyID, declared.count, declared.root, Merkle.RootAccumulator())
                 }
                 switch judgement {
                 case .duplicate(let first):
@@ -229,6 +260,9 @@ public struct Verifier {
         }
         guard expected > 0, let origin = state.origin else {
             throw LedgerError(.integrity, "the ledger has no entries (entry 0, ledger.init, is missing)", at: ErrorLocation(entry: 0))
+        }
+        if let open = batch {
+            throw LedgerError(.integrity, "the ledger ends inside the batch of entry \(open.manifest) (\(open.acc.count) of \(open.count) events)", at: ErrorLocation(entry: expected))
         }
         let report = VerifyReport(origin: origin, entries: expected, root: acc.root, headHash: prev,
                                   checkpoints: 0, parties: state.parties.count, packs: state.packs.count)
