@@ -30,9 +30,10 @@ let package = Package(
             dependencies: ["PackLedgerKit", "CSQLite"],
             path: "Tools/bench"
         ),
+        .executableTarget(name: "packledger-generate-fleet", dependencies: ["PackLedgerKit"], path: "Tools/generate-fleet"),
         .testTarget(
             name: "PackLedgerKitTests",
-            dependencies: ["PackLedgerKit", "packledger"]
+            dependencies: ["PackLedgerKit", "packledger", "packledger-generate-fleet"]
         ),
     ]
 )

@@ -27,6 +27,17 @@ struct ImportTests {
         #expect(try Ledger(path: w.ledger, readOnly: true).pack("IMP-0") == nil)
     }
 
+    /// Lines are parsed on all cores ahead of the rules; the error reported must still be the
+    /// first in file order: a rule broken on line 10 before a malformed line 3000.
+    @Test func theFirstErrorInFileOrderIsReported() throws {
+        let w = try CLIWorld()
+        var lines = Self.unsignedLines(3_000).split(separator: "\n").map(String.init)
+        lines[9] = lines[9].replacingOccurrences(of: #""kind":"produced""#, with: #""kind":"sold""#)
+        lines[2_999] = "{not json"
+        try write(lines.joined(separator: "\n") + "\n", "in.jsonl", in: w)
+        try w.expectRejected({ try w.run(["import", "in.jsonl", "--actor", "maker", "--key", "maker.key"]) }, "in.jsonl:10, field pack: import rejected")
+    }
+
     @Test func importingTheSameFileTwiceAddsNothing() throws {
         let w = try CLIWorld()
         try write(Self.unsignedLines(500), "in.jsonl", in: w)

@@ -117,23 +117,10 @@ func benchMain() throws {
     results.add("limit: raw SQLite insert (560 B rows)", sqliteRate, "rows/s")
     try? FileManager.default.removeItem(atPath: rawPath)
 
-    // --- Build a ledger: per-event-signed events, appended in batches ---------------------
-    let path = options.dir + "/bench.db"
-    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    let operatorKey = try Ed25519PrivateKey.generate()
-    let ledger = try Ledger.create(path: path, origin: "bench.packledger.example/log", operatorKey: operatorKey)
+    // --- Input files: the same events signed one by one, and in batches --------------------
     let roles: [(String, Role)] = [("maker", .manufacturer), ("oem", .oem), ("coll", .collector), ("rec", .recycler)]
     var keys: [String: Ed25519PrivateKey] = [:]
-    for (id, role) in roles {
-        let k = try Ed25519PrivateKey.generate()
-        keys[id] = k
-        let json: JSONValue = .object([
-            "event_id": .string(UUID().uuidString.lowercased()), "kind": "party.registered", "actor": "operator", "party": .string(id),
-            "at": .string(Timestamp.now().rfc3339),
-            "data": .object(["name": .string(id), "roles": .array([.string(role.rawValue)]), "key": .string(Base64.encode(k.publicKey.raw)), "key_valid_from": "2020-01-01T00:00:00Z"]),
-        ])
-        try ledger.append(SignedEvent(signing: Event(json: json), with: operatorKey))
-    }
+    for (id, _) in roles { keys[id] = try Ed25519PrivateKey.generate() }
     let steps: [(String, String, JSONValue)] = [
         ("produced", "maker", .object(["category": "ev", "chemistry": "nmc", "mass_kg": 452.5, "energy_kwh": 77, "materials_kg": .object(["li": 9.2, "co": 12.1, "ni": 36.4]), "plant": "Leipzig-2"])),
         ("sold", "maker", .object(["market": "DE"])),
@@ -144,40 +131,100 @@ func benchMain() throws {
         ("recovered", "rec", .object(["input_kg": 451.8, "recycled_output_kg": 318.4, "recovered_kg": .object(["li": 4.9, "co": 11.2, "ni": 34.1])])),
     ]
     let base = Timestamp(rfc3339: "2021-01-01T00:00:00Z") ?? Timestamp(nanoseconds: 0)
-    let total = options.events
-    final class Box: @unchecked Sendable { var events: [SignedEvent?] = [] }
-    let box = Box()
-    box.events = [SignedEvent?](repeating: nil, count: total)
+    let total = options.events - options.events % steps.count
+    let packs = total / steps.count
+    // One file per actor step would not import (a pack's events span actors), so each round of
+    // `roundPacks` packs is written step by step: all produced, then all sold, … then the next round.
+    let roundPacks = 10_000 / steps.count * steps.count
+    let singlePath = options.dir + "/single.jsonl", batchPath = options.dir + "/batch.jsonl"
+    guard FileManager.default.createFile(atPath: singlePath, contents: nil), FileManager.default.createFile(atPath: batchPath, contents: nil),
+          let single = FileHandle(forWritingAtPath: singlePath), let batched = FileHandle(forWritingAtPath: batchPath) else {
+        throw LedgerError(.storage, "cannot create the input files in \(options.dir)")
+    }
     let keysCopy = keys
     t0 = now()
-    let lock = NSLock()
-    let genRate = rate(count: total, threads: 2) { i in
-        let pack = i / steps.count, step = steps[i % steps.count]
-        let at = base.adding(seconds: Int64(pack % 100_000) * 600 + Int64(i % steps.count) * 60)
-        let json: JSONValue = .object([
-            "event_id": .string(UUID().uuidString.lowercased()), "kind": .string(step.0), "pack": .string(String(format: "BENCH-%08d", pack)),
-            "actor": .string(step.1), "at": .string(at.rfc3339), "data": step.2,
-        ])
-        guard let k = keysCopy[step.1], let event = try? Event(json: json), let signed = try? SignedEvent(signing: event, with: k) else { return }
-        lock.lock(); box.events[i] = signed; lock.unlock()
+    var signSeconds = 0.0
+    var roundStart = 0
+    while roundStart < packs {
+        let roundEnd = min(packs, roundStart + roundPacks)
+        for (stepIndex, step) in steps.enumerated() {
+            let ids = Array(roundStart..<roundEnd)
+            let events = try Ingest.parallelMap(ids) { pack throws(LedgerError) -> Event in
+                let at = base.adding(seconds: Int64(pack % 100_000) * 600 + Int64(stepIndex) * 60)
+                let bytes = withUnsafeBytes(of: UInt64(pack * 8 + stepIndex).bigEndian) { Array($0) }
+                let h = Hex.encode(Array(SHA256.hash(bytes).bytes.prefix(16)))
+                let uuid = "\(h.prefix(8))-\(h.dropFirst(8).prefix(4))-4\(h.dropFirst(13).prefix(3))-8\(h.dropFirst(17).prefix(3))-\(h.dropFirst(20))"
+                return try Event(json: .object([
+                    "event_id": .string(uuid), "kind": .string(step.0), "pack": .string(String(format: "BENCH-%08d", pack)),
+                    "actor": .string(step.1), "at": .string(at.rfc3339), "data": step.2,
+                ]))
+            }
+            guard let key = keysCopy[step.1] else { continue }
+            let s0 = now()
+            let lines = try Ingest.parallelMap(events) { event throws(LedgerError) -> [UInt8] in
+                Ingest.signedLine(try SignedEvent(signing: event, with: key))
+            }
+            signSeconds += now() - s0
+            single.write(Data(lines.joined()))
+            let members = events.map { $0.canonicalBytes }
+            let manifest = try Ingest.batchManifest(actor: step.1, events: events, members: members, key: key)
+            batched.write(Data(Ingest.signedLine(manifest) + members.flatMap { $0 + [0x0a] }))
+        }
+        roundStart = roundEnd
     }
-    results.add("generate + sign events (2 threads)", genRate, "events/s", against: ("sign×2", sign2))
-    let signed = box.events.compactMap { $0 }
-    guard signed.count == total else { throw LedgerError(.usage, "event generation failed") }
-    box.events = []
-    t0 = now()
-    var done = 0
-    let batch = 10_000
-    while done < total {
-        let slice = Array(signed[done..<min(total, done + batch)])
-        try ledger.append(batch: slice)
-        done += slice.count
-        if done % 100_000 == 0 { print("  appended \(done)"); fflush(nil) }
+    try single.close()
+    try batched.close()
+    results.add("sign per event (2 threads)", Double(total) / signSeconds, "events/s", against: ("sign×2", sign2))
+    print("  wrote \(total) events to \(singlePath) and \(batchPath) in \(String(format: "%.1f", now() - t0)) s")
+
+    // --- Import each file with the real CLI, in a child process --------------------------------
+    let packledger = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("packledger").path
+    func makeLedger(_ path: String) throws -> Ledger {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let operatorKey = try Ed25519PrivateKey.generate()
+        let ledger = try Ledger.create(path: path, origin: "bench.packledger.example/log", operatorKey: operatorKey)
+        for (id, role) in roles {
+            guard let k = keys[id] else { continue }
+            let json: JSONValue = .object([
+                "event_id": .string(UUID().uuidString.lowercased()), "kind": "party.registered", "actor": "operator", "party": .string(id),
+                "at": .string(Timestamp.now().rfc3339),
+                "data": .object(["name": .string(id), "roles": .array([.string(role.rawValue)]), "key": .string(Base64.encode(k.publicKey.raw)), "key_valid_from": "2020-01-01T00:00:00Z"]),
+            ])
+            try ledger.append(SignedEvent(signing: Event(json: json), with: operatorKey))
+        }
+        return ledger
     }
-    let appendRate = Double(total) / (now() - t0)
-    results.add("append per-event-signed (batches of 10k)", appendRate, "events/s", against: ("verify×2", verify2))
-    results.add("append, as share of raw SQLite rate", appendRate, "events/s", against: ("sqlite", sqliteRate))
+    /// Runs packledger with `args`; returns seconds and peak resident memory in MB.
+    func run(_ args: [String]) throws -> (seconds: Double, peakMB: Double) {
+        var pid: pid_t = 0
+        let argv = ([packledger] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        let start = now()
+        guard posix_spawn(&pid, packledger, nil, nil, argv, environ) == 0 else { throw LedgerError(.storage, "cannot run \(packledger)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        let seconds = now() - start
+        guard status == 0 else { throw LedgerError(.storage, "\(args.joined(separator: " ")) failed (status \(status))") }
+        return (seconds, Double(usage.ru_maxrss) / 1024)
+    }
+    let singleDB = options.dir + "/single.db", batchDB = options.dir + "/batch.db"
+    _ = try makeLedger(singleDB)
+    let ledger = try makeLedger(batchDB)
+    let importSingle = try run(["import", singlePath, "--ledger", singleDB])
+    results.add("import per-event-signed", Double(total) / importSingle.seconds, "events/s", against: ("verify×2", verify2))
+    results.add("  peak memory during that import", importSingle.peakMB, "MB", against: ("256 MB", 256), lowerIsBetter: true)
+    let importBatch = try run(["import", batchPath, "--ledger", batchDB])
+    let batchRate = Double(total) / importBatch.seconds
+    results.add("import batch-signed", batchRate, "events/s", against: ("150k/s", 150_000))
+    results.add("import batch-signed vs raw SQLite", batchRate, "events/s", against: ("sqlite", sqliteRate))
+    results.add("  peak memory during that import", importBatch.peakMB, "MB", against: ("256 MB", 256), lowerIsBetter: true)
+    let verifySingle = try run(["verify", "--ledger", singleDB])
+    results.add("full verify, per-event-signed", Double(total) / verifySingle.seconds, "entries/s", against: ("verify×2", verify2))
+    let verifyBatch = try run(["verify", "--ledger", batchDB])
+    results.add("full verify, batch-signed", Double(total) / verifyBatch.seconds, "entries/s", against: ("300k/s", 300_000))
     let size = try ledger.size()
+    _ = packs
 
     // --- Proofs and reads at full size ---------------------------------------------------
     var rng = SystemRandomNumberGenerator()
@@ -192,7 +239,7 @@ func benchMain() throws {
         t = now()
         _ = try ledger.consistencyProof(oldSize: old, newSize: size)
         cons.append((now() - t) * 1e6)
-        let pack = String(format: "BENCH-%08d", Int.random(in: 0..<(total / steps.count), using: &rng))
+        let pack = String(format: "BENCH-%08d", Int.random(in: 0..<packs, using: &rng))
         t = now()
         _ = try ledger.history(pack)
         hist.append((now() - t) * 1e6)
@@ -208,16 +255,13 @@ func benchMain() throws {
     results.add("history of a pack p50", percentile(hist, 0.5), "µs")
     results.add("history of a pack p99", percentile(hist, 0.99), "µs", against: ("2 ms", 2_000), lowerIsBetter: true)
 
-    // --- Full verify ------------------------------------------------------------------------
-    t0 = now()
-    let report = try Verifier().verify(ledger)
-    let verifyRate = Double(report.entries) / (now() - t0)
-    results.add("full verify", verifyRate, "entries/s", against: ("verify×2", verify2))
-
-    try ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.doubleValue ?? 0
-    results.add("ledger file bytes per entry", bytes / Double(size), "B/entry", against: ("600 B", 600), lowerIsBetter: true)
-    results.add("peak memory (RSS)", peakRSSMB(), "MB")
+    for (name, path) in [("per-event-signed", singleDB), ("batch-signed", batchDB)] {
+        let db = try Database(path: path)
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.doubleValue ?? 0
+        results.add("ledger file bytes per entry, \(name)", bytes / Double(size), "B/entry", against: ("600 B", 600), lowerIsBetter: true)
+    }
+    results.add("bench process peak memory (RSS)", peakRSSMB(), "MB")
     if let out = options.json {
         let doc: JSONValue = .object(["events": .number(Double(total)), "cores": .number(Double(ProcessInfo.processInfo.activeProcessorCount)), "results": results.json])
         try Data(JSONPretty.render(doc).utf8).write(to: URL(fileURLWithPath: out))

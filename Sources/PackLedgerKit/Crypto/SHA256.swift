@@ -24,6 +24,11 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 }
 
+/// The SHA-256 implementation, fetched from OpenSSL's provider once: an implicit fetch on every
+/// digest costs a lock and a lookup, which matters at a million entries. An EVP_MD is immutable
+/// and OpenSSL documents fetched algorithms as safe to share between threads.
+private nonisolated(unsafe) let fetchedSHA256: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+
 /// SHA-256 through OpenSSL's EVP interface.
 public enum SHA256 {
     /// Hashes the concatenation of the given byte sequences without copying them together.
@@ -38,7 +43,7 @@ public enum SHA256 {
         defer { EVP_MD_CTX_free(ctx) }
         // EVP_sha256 cannot fail for the default provider; the checks keep a broken
         // OpenSSL from silently yielding a wrong digest (it yields zeros, which never verify).
-        guard EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else { return Digest(unchecked: out) }
+        guard EVP_DigestInit_ex(ctx, fetchedSHA256 ?? EVP_sha256(), nil) == 1 else { return Digest(unchecked: out) }
         for part in parts {
             let ok = part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
             guard ok == 1 else { return Digest(unchecked: [UInt8](repeating: 0, count: 32)) }

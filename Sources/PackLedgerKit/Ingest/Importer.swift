@@ -34,6 +34,7 @@ public enum Ingest {
 
     /// The event object of a record, with `actor` filled in from `defaultActor` when absent.
     static func eventObject(_ record: InputRecord, defaultActor: String?, file: String) throws(LedgerError) -> [String: JSONValue] {
+        if let failure = record.failure { throw failure }
         var object = record.object
         for member in signatureMembers { object.removeValue(forKey: member) }
         if object["actor"] == nil {
@@ -50,6 +51,7 @@ public enum Ingest {
     /// A signed event from a record: the record's own signature if it has one, otherwise a new
     /// signature by `key`. The signature is not checked here.
     static func signedEvent(_ record: InputRecord, actor: String?, key: Ed25519PrivateKey?, file: String) throws(LedgerError) -> SignedEvent {
+        if let failure = record.failure { throw failure }
         let at = ErrorLocation(file: file, line: record.line)
         let hasSignature = record.object["signature"] != nil || record.object["key_id"] != nil
         guard hasSignature || key != nil else {
@@ -106,8 +108,7 @@ public enum Ingest {
         let start = Date()
         var count = 0
         while true {
-            var chunk: [InputRecord] = []
-            while chunk.count < chunkSize, let record = try reader.next() { chunk.append(record) }
+            let chunk = try reader.nextChunk(chunkSize)
             if chunk.isEmpty { break }
             let file = reader.name
             let signed = try parallelMap(chunk) { record throws(LedgerError) in
@@ -133,7 +134,11 @@ public enum Ingest {
         let file = reader.name
         while true {
             var chunk: [InputRecord] = []
-            while chunk.count < batchSize, let record = try reader.next() { chunk.append(record) }
+            while chunk.count < batchSize {
+                let more = try reader.nextChunk(batchSize - chunk.count)
+                if more.isEmpty { break }
+                chunk.append(contentsOf: more)
+            }
             if chunk.isEmpty { break }
             let events = try parallelMap(chunk) { record throws(LedgerError) -> Event in
                 guard record.object["signature"] == nil, record.object["key_id"] == nil else {
@@ -161,7 +166,7 @@ public enum Ingest {
     /// The signed manifest for a batch of events: count and Merkle root, at the latest event's
     /// time, with an event id derived from the root so that signing the same events again
     /// gives the same manifest (and re-importing it is a no-op).
-    static func batchManifest(actor: String, events: [Event], members: [[UInt8]], key: Ed25519PrivateKey) throws(LedgerError) -> SignedEvent {
+    public static func batchManifest(actor: String, events: [Event], members: [[UInt8]], key: Ed25519PrivateKey) throws(LedgerError) -> SignedEvent {
         var acc = Merkle.RootAccumulator()
         for bytes in members { acc.append(SignedEvent.batchLeaf(bytes)) }
         let root = acc.root
@@ -181,7 +186,7 @@ public enum Ingest {
     }
 
     /// Maps in parallel on all cores, preserving order; the first error (by position) wins.
-    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) throws(LedgerError) -> [R] {
+    public static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) throws(LedgerError) -> [R] {
         let slots = ParallelSlots<R>(items.count)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
         DispatchQueue.concurrentPerform(iterations: workers) { w in
@@ -220,7 +225,7 @@ extension Ledger {
     public func importRecords(from reader: RecordReader, actor: String? = nil, key: Ed25519PrivateKey? = nil, chunkSize: Int = 4096,
                               progress: ((IngestProgress) -> Void)? = nil) throws(LedgerError) -> ImportSummary {
         let start = Date()
-        return try db.writeTransaction { () throws(LedgerError) -> ImportSummary in
+        return try writeTransaction { () throws(LedgerError) -> ImportSummary in
             var summary = ImportSummary()
             var keys: [String: KeyState] = [:]
             var singles: [InputRecord] = []
@@ -242,22 +247,29 @@ extension Ledger {
                 let chunk = singles
                 singles = []
                 let file = reader.name
-                let signed = try Ingest.parallelMap(chunk) { record throws(LedgerError) in
-                    try Ingest.signedEvent(record, actor: actor, key: key, file: file)
+                // Preparing and checking signatures runs on all cores; a failure is kept with its
+                // record and raised when the sequential pass reaches it, so the first bad line
+                // in file order is the one reported.
+                let prepared = try Ingest.parallelMap(chunk) { record throws(LedgerError) -> Result<SignedEvent, LedgerError> in
+                    do throws(LedgerError) {
+                        return .success(try Ingest.signedEvent(record, actor: actor, key: key, file: file))
+                    } catch {
+                        return .failure(error)
+                    }
                 }
                 // Keys cannot change during an import (registry entries are not imported), so
-                // signatures are checked up front on all cores; the rules then only look up
-                // the verdict.
-                for s in signed where keys[s.keyID] == nil {
+                // signatures are checked up front; the rules then only look up the verdict.
+                for case .success(let s) in prepared where keys[s.keyID] == nil {
                     if let k = try state.key(s.keyID) { keys[s.keyID] = k }
                 }
                 let known = keys
-                let verdicts = try Ingest.parallelMap(signed) { s throws(LedgerError) -> Bool? in
-                    known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) }
+                let verdicts = try Ingest.parallelMap(prepared) { p throws(LedgerError) -> Bool? in
+                    guard case .success(let s) = p else { return nil }
+                    return known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) }
                 }
-                for (i, s) in signed.enumerated() {
+                for (i, p) in prepared.enumerated() {
                     do throws(LedgerError) {
-                        count(try appendInTransaction(s, signatureValid: verdicts[i]))
+                        count(try appendInTransaction(p.get(), signatureValid: verdicts[i]))
                     } catch {
                         throw error.located(file: file, line: chunk[i].line)
                     }
@@ -265,12 +277,18 @@ extension Ledger {
                 summary.records += chunk.count
                 report()
             }
-            while let record = try reader.next() {
-                if record.object["kind"]?.stringValue == EventKind.batch.rawValue {
-                    try flushSingles()
-                    summary.records += try importBatch(manifest: record, reader: reader, count: count)
-                    report()
-                } else {
+            while true {
+                let records = try reader.nextChunk(chunkSize)
+                if records.isEmpty { break }
+                for (i, record) in records.enumerated() {
+                    if record.object["kind"]?.stringValue == EventKind.batch.rawValue {
+                        try flushSingles()
+                        // The batch reads its events from the reader: give back what follows.
+                        reader.pushBack(Array(records[(i + 1)...]))
+                        summary.records += try importBatch(manifest: record, reader: reader, count: count)
+                        report()
+                        break
+                    }
                     singles.append(record)
                     if singles.count >= chunkSize { try flushSingles() }
                 }
@@ -299,10 +317,11 @@ extension Ledger {
         }
         var memberRecords: [InputRecord] = []
         while UInt64(memberRecords.count) < declared.count {
-            guard let member = try reader.next() else {
+            let more = try reader.nextChunk(Int(declared.count) - memberRecords.count)
+            guard !more.isEmpty else {
                 throw LedgerError(.malformed, "the batch declares \(declared.count) events but the input ends after \(memberRecords.count)", at: here)
             }
-            memberRecords.append(member)
+            memberRecords.append(contentsOf: more)
         }
         let batchActor = manifest.event.actor
         let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> (Event, [UInt8], Digest) in

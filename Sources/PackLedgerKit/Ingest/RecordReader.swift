@@ -97,6 +97,23 @@ public struct InputRecord: Sendable {
     public let line: Int
     /// The object as read: event members, plus `key_id` and `signature` when signed.
     public let object: [String: JSONValue]
+    /// Why the record could not be read. Lines are parsed in parallel, ahead of the rules; the
+    /// failure travels with its record so that the first error in file order is the one reported.
+    public var failure: LedgerError?
+
+    /// A record read successfully.
+    public init(line: Int, object: [String: JSONValue]) {
+        self.line = line
+        self.object = object
+        self.failure = nil
+    }
+
+    /// A record that could not be read.
+    public init(line: Int, failure: LedgerError) {
+        self.line = line
+        self.object = [:]
+        self.failure = failure
+    }
 }
 
 /// Turns JSON Lines or CSV (PRODUCT.md §4) into event objects, one record at a time.
@@ -132,10 +149,62 @@ public final class RecordReader {
 
     /// The next record, or nil at the end of input. Blank lines are skipped.
     public func next() throws(LedgerError) -> InputRecord? {
+        if !buffered.isEmpty { return buffered.removeFirst() }
         switch format {
         case .jsonl: return try nextJSONLine()
         case .csv: return try nextCSVRecord()
         }
+    }
+
+    private var buffered: ArraySlice<InputRecord> = []
+
+    /// Up to `count` records, JSON Lines parsed on all cores: reading stays sequential, parsing
+    /// (the costly part) does not.
+    public func nextChunk(_ count: Int) throws(LedgerError) -> [InputRecord] {
+        if !buffered.isEmpty {
+            let out = Array(buffered.prefix(count))
+            buffered = buffered.dropFirst(out.count)
+            return out
+        }
+        guard format == .jsonl else {
+            var out: [InputRecord] = []
+            while out.count < count, let r = try nextCSVRecord() { out.append(r) }
+            return out
+        }
+        var raw: [(line: Int, bytes: [UInt8])] = []
+        while raw.count < count {
+            lineNumber += 1
+            guard var bytes = try source.line(number: lineNumber) else { break }
+            if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            raw.append((lineNumber, bytes))
+        }
+        let file = name
+        return try Ingest.parallelMap(raw) { item throws(LedgerError) in
+            do throws(LedgerError) {
+                return try RecordReader.parseLine(item.bytes, line: item.line, file: file)
+            } catch {
+                return InputRecord(line: item.line, failure: error)
+            }
+        }
+    }
+
+    /// Takes records back so that `next` returns them first.
+    func pushBack(_ records: [InputRecord]) {
+        buffered = ArraySlice(records) + buffered
+    }
+
+    static func parseLine(_ bytes: [UInt8], line: Int, file: String) throws(LedgerError) -> InputRecord {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw LedgerError(.malformed, "not valid JSON: \(error)", at: ErrorLocation(file: file, line: line))
+        }
+        guard let object = value.objectValue else {
+            throw LedgerError(.malformed, "each line must be one JSON object", at: ErrorLocation(file: file, line: line))
+        }
+        return InputRecord(line: line, object: object)
     }
 
     private func nextJSONLine() throws(LedgerError) -> InputRecord? {
@@ -144,16 +213,7 @@ public final class RecordReader {
             guard var bytes = try source.line(number: lineNumber) else { return nil }
             if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let value: JSONValue
-            do {
-                value = try JSONParser.parse(bytes)
-            } catch {
-                throw LedgerError(.malformed, "not valid JSON: \(error)", at: ErrorLocation(file: name, line: lineNumber))
-            }
-            guard let object = value.objectValue else {
-                throw LedgerError(.malformed, "each line must be one JSON object", at: ErrorLocation(file: name, line: lineNumber))
-            }
-            return InputRecord(line: lineNumber, object: object)
+            return try RecordReader.parseLine(bytes, line: lineNumber, file: name)
         }
     }
 

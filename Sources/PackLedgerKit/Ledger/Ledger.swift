@@ -36,6 +36,9 @@ public final class Ledger {
     public let db: Database
     let state: SQLState
     let tree: TreeStore
+    private let selectHead: Statement
+    /// The chain head while this connection holds the write lock; nil outside a write transaction.
+    private var cachedHead: (size: UInt64, hash: Digest, recordedAt: Timestamp?)?
 
     /// How long a writer waits for another writer before "ledger busy".
     public static let busyTimeoutMilliseconds: Int32 = 10_000
@@ -58,6 +61,21 @@ public final class Ledger {
         self.db = db
         self.state = try SQLState(db: db)
         self.tree = try TreeStore(db: db)
+        self.selectHead = try db.prepare("SELECT e.seq, e.hash, v.recorded_ns FROM entries e LEFT JOIN events v ON v.seq = e.seq ORDER BY e.seq DESC LIMIT 1")
+    }
+
+    /// A write transaction in which the head and registry caches are valid: they are dropped
+    /// when it starts (another process may have appended) and when it fails (rolled back).
+    func writeTransaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        state.resetCaches()
+        cachedHead = nil
+        defer { cachedHead = nil }
+        do {
+            return try db.writeTransaction(body)
+        } catch {
+            state.resetCaches()
+            throw error
+        }
     }
 
     static func configure(_ db: Database) throws(LedgerError) {
@@ -100,7 +118,10 @@ public final class Ledger {
 
     /// Number of entries, hash of the last one, and its record time.
     func head() throws(LedgerError) -> (size: UInt64, hash: Digest, recordedAt: Timestamp?) {
-        let s = try db.prepare("SELECT e.seq, e.hash, v.recorded_ns FROM entries e LEFT JOIN events v ON v.seq = e.seq ORDER BY e.seq DESC LIMIT 1")
+        if let cachedHead { return cachedHead }
+        let s = selectHead
+        s.reset()
+        defer { s.reset() }
         guard try s.step() else { return (0, .zero, nil) }
         guard let hash = Digest(s.blob(1)) else { throw LedgerError(.integrity, "the last entry's hash is not 32 bytes") }
         return (UInt64(s.int64(0)) + 1, hash, s.isNull(2) ? nil : Timestamp(nanoseconds: s.int64(2)))
@@ -110,7 +131,7 @@ public final class Ledger {
     /// Nothing is written when a rule fails.
     @discardableResult
     public func append(_ signed: SignedEvent) throws(LedgerError) -> AppendResult {
-        try db.writeTransaction { () throws(LedgerError) -> AppendResult in
+        try writeTransaction { () throws(LedgerError) -> AppendResult in
             try appendInTransaction(signed)
         }
     }
@@ -119,7 +140,7 @@ public final class Ledger {
     /// names the failing event's position in the batch (as `line`, 1-based).
     @discardableResult
     public func append(batch: [SignedEvent]) throws(LedgerError) -> [AppendResult] {
-        try db.writeTransaction { () throws(LedgerError) -> [AppendResult] in
+        try writeTransaction { () throws(LedgerError) -> [AppendResult] in
             var results: [AppendResult] = []
             results.reserveCapacity(batch.count)
             for (i, signed) in batch.enumerated() {
@@ -158,6 +179,7 @@ public final class Ledger {
             }
             try state.append(entry, event: signed.event, effects: effects)
             try tree.append(leaf: entry.hash, seq: entry.seq)
+            if db.inTransaction { cachedHead = (entry.seq + 1, entry.hash, entry.recordedAt) }
             return AppendResult(seq: entry.seq, isNew: true)
         }
     }
@@ -292,7 +314,7 @@ public final class Ledger {
     /// tree it signs is durable; BEGIN IMMEDIATE keeps an append from slipping in between
     /// reading the size and storing the note.
     public func checkpoint(signingWith key: Ed25519PrivateKey) throws(LedgerError) -> StoredCheckpoint {
-        try db.writeTransaction { () throws(LedgerError) -> StoredCheckpoint in
+        try writeTransaction { () throws(LedgerError) -> StoredCheckpoint in
             let logKey = try logKey()
             guard logKey.key == key.publicKey else {
                 throw LedgerError(.invalidKey, "key \(key.publicKey.keyID) is not the ledger's operator key \(logKey.key.keyID)")

@@ -56,7 +56,16 @@ public struct LifecycleRule: Sendable {
 
     /// The PRODUCT.md §3 table. `transferred` is further limited to the current custodian,
     /// which no role can express, so its role set is every role.
-    public static func rule(for kind: EventKind) -> LifecycleRule? {
+    public static func rule(for kind: EventKind) -> LifecycleRule? { table[kind] }
+
+    /// Built once: the rules are consulted for every event of every import.
+    private static let table: [EventKind: LifecycleRule] = {
+        var table: [EventKind: LifecycleRule] = [:]
+        for kind in EventKind.allCases { table[kind] = build(kind) }
+        return table
+    }()
+
+    private static func build(_ kind: EventKind) -> LifecycleRule? {
         let nonTerminal = Set(PackStatus.allCases.filter { !$0.isTerminal })
         switch kind {
         case .produced: return LifecycleRule(roles: [.manufacturer, .repurposer], from: nil, to: .new)

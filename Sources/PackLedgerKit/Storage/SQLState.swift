@@ -1,3 +1,5 @@
+import Foundation
+
 /// `LedgerStateView` over the SQLite projections, used while appending inside the write
 /// transaction so that each lookup is one indexed read.
 final class SQLState: LedgerStateView {
@@ -13,14 +15,36 @@ final class SQLState: LedgerStateView {
         selectEvent = try db.prepare("SELECT seq, event_hash FROM events WHERE event_key = ?")
         upsertParty = try db.prepare("INSERT OR REPLACE INTO parties (id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq) VALUES (?, ?, ?, ?, ?, ?)")
         upsertKey = try db.prepare("INSERT OR REPLACE INTO keys (key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        upsertPack = try db.prepare("INSERT OR REPLACE INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        // An upsert, not INSERT OR REPLACE: REPLACE deletes and re-inserts, rewriting every index
+        // of the row, where an UPDATE touches only the indexes whose columns changed.
+        let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
+        upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
         insertEvent = try db.prepare("INSERT INTO events (seq, event_key, event_hash, kind, pack, party, actor, at_ns, recorded_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         insertEntry = try db.prepare("INSERT INTO entries (seq, bytes, prev_hash, hash) VALUES (?, ?, ?, ?)")
     }
 
     static let packColumns = "pack, status, custodian, producer, category, chemistry, mass_kg, energy_kwh, produced_seq, last_seq, last_at_ns, placed_at_ns, placed_market, repurposed_into, derived_from"
 
+    // Parties and keys change only through registry entries, which this connection writes through
+    // `append`; the caches are emptied at the start of every transaction, when another process
+    // may have added some.
+    private var partyCache: [String: PartyState?] = [:]
+    private var keyCache: [String: KeyState?] = [:]
+
+    /// Forgets cached registry rows; called when a transaction begins.
+    func resetCaches() {
+        partyCache.removeAll(keepingCapacity: true)
+        keyCache.removeAll(keepingCapacity: true)
+    }
+
     func party(_ id: String) throws(LedgerError) -> PartyState? {
+        if let cached = partyCache[id] { return cached }
+        let found = try readParty(id)
+        partyCache[id] = found
+        return found
+    }
+
+    private func readParty(_ id: String) throws(LedgerError) -> PartyState? {
         let s = try selectParty.bind(id)
         defer { s.reset() }
         guard try s.step() else { return nil }
@@ -36,6 +60,13 @@ final class SQLState: LedgerStateView {
     }
 
     func key(_ keyID: String) throws(LedgerError) -> KeyState? {
+        if let cached = keyCache[keyID] { return cached }
+        let found = try readKey(keyID)
+        keyCache[keyID] = found
+        return found
+    }
+
+    private func readKey(_ keyID: String) throws(LedgerError) -> KeyState? {
         let s = try selectKey.bind(keyID)
         defer { s.reset() }
         guard try s.step() else { return nil }
@@ -77,21 +108,52 @@ final class SQLState: LedgerStateView {
 
     /// Writes the entry and every projection it changes. Called inside the write transaction.
     func append(_ entry: Entry, event: Event, effects: Effects) throws(LedgerError) {
-        try insertEntry.bind(entry.seq, entry.bytes, entry.prev.bytes, entry.hash.bytes).run()
-        try insertEvent.bind(entry.seq, event.eventKey, SHA256.hash(entry.eventBytes).bytes, event.kind.rawValue,
-                             event.pack, event.party, event.actor, event.at.nanoseconds, entry.recordedAt.nanoseconds).run()
+        insertEntry.reset()
+        try insertEntry.set(1, entry.seq)
+        try insertEntry.set(2, entry.bytes)
+        try insertEntry.set(3, entry.prev.bytes)
+        try insertEntry.set(4, entry.hash.bytes)
+        try insertEntry.run()
+        insertEvent.reset()
+        try insertEvent.set(1, entry.seq)
+        try insertEvent.set(2, event.eventKey)
+        try insertEvent.set(3, SHA256.hash(entry.eventBytes).bytes)
+        try insertEvent.set(4, event.kind.rawValue)
+        try insertEvent.set(5, event.pack)
+        try insertEvent.set(6, event.party)
+        try insertEvent.set(7, event.actor)
+        try insertEvent.set(8, event.at.nanoseconds)
+        try insertEvent.set(9, entry.recordedAt.nanoseconds)
+        try insertEvent.run()
         for p in effects.parties {
             try upsertParty.bind(p.id, p.name, p.roles.map(\.rawValue).joined(separator: ","),
                                  p.authorizedFrom?.nanoseconds, p.authorizedUntil?.nanoseconds, p.registeredSeq).run()
+            partyCache[p.id] = p
         }
         for k in effects.keys {
             try upsertKey.bind(k.keyID, k.party, k.publicKey.raw, k.validFrom.nanoseconds, k.validUntil?.nanoseconds,
                                k.addedSeq, k.revokedSeq).run()
+            keyCache[k.keyID] = k
         }
         for p in effects.packs {
-            try upsertPack.bind(p.pack, p.status.rawValue, p.custodian, p.producer, p.category, p.chemistry, p.massKg,
-                                p.energyKwh, p.producedSeq, p.lastSeq, p.lastAt.nanoseconds, p.placedAt?.nanoseconds,
-                                p.placedMarket, p.repurposedInto, p.derivedFrom.joined(separator: " ")).run()
+            let s = upsertPack
+            s.reset()
+            try s.set(1, p.pack)
+            try s.set(2, p.status.rawValue)
+            try s.set(3, p.custodian)
+            try s.set(4, p.producer)
+            try s.set(5, p.category)
+            try s.set(6, p.chemistry)
+            try s.set(7, p.massKg)
+            try s.set(8, p.energyKwh)
+            try s.set(9, p.producedSeq)
+            try s.set(10, p.lastSeq)
+            try s.set(11, p.lastAt.nanoseconds)
+            try s.set(12, p.placedAt?.nanoseconds)
+            try s.set(13, p.placedMarket)
+            try s.set(14, p.repurposedInto)
+            try s.set(15, p.derivedFrom.joined(separator: " "))
+            try s.run()
         }
     }
 }

@@ -127,25 +127,54 @@ public final class Statement {
         reset()
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
-            let rc: Int32
             switch value {
-            case nil: rc = sqlite3_bind_null(handle, index)
-            case let v as Int64: rc = sqlite3_bind_int64(handle, index, v)
-            case let v as Int: rc = sqlite3_bind_int64(handle, index, Int64(v))
-            case let v as UInt64: rc = sqlite3_bind_int64(handle, index, Int64(bitPattern: v))
-            case let v as Bool: rc = sqlite3_bind_int64(handle, index, v ? 1 : 0)
-            case let v as Double: rc = sqlite3_bind_double(handle, index, v)
-            case let v as String: rc = sqlite3_bind_text(handle, index, v, -1, packledger_sqlite_transient())
-            case let v as [UInt8]:
-                rc = v.withUnsafeBytes {
-                    sqlite3_bind_blob(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), packledger_sqlite_transient())
-                }
-            default:
-                throw LedgerError(.storage, "unsupported bind type \(type(of: value))")
+            case nil: try setNull(index)
+            case let v as Int64: try set(index, v)
+            case let v as Int: try set(index, Int64(v))
+            case let v as UInt64: try set(index, Int64(bitPattern: v))
+            case let v as Bool: try set(index, Int64(v ? 1 : 0))
+            case let v as Double: try set(index, v)
+            case let v as String: try set(index, v)
+            case let v as [UInt8]: try set(index, v)
+            default: throw LedgerError(.storage, "unsupported bind type \(type(of: value))")
             }
-            guard rc == SQLITE_OK else { throw database.error("cannot bind parameter \(index)") }
         }
         return self
+    }
+
+    // Typed binds for hot paths: no existential boxing, no dynamic casts. Named `set` so that
+    // an integer literal index can never be taken for a value of the variadic `bind`.
+
+    private func check(_ rc: Int32, _ index: Int32) throws(LedgerError) {
+        guard rc == SQLITE_OK else { throw database.error("cannot bind parameter \(index)") }
+    }
+
+    /// Binds an integer to parameter `index` (1-based).
+    public func set(_ index: Int32, _ value: Int64) throws(LedgerError) { try check(sqlite3_bind_int64(handle, index, value), index) }
+    /// Binds an unsigned integer (stored as its Int64 bit pattern).
+    public func set(_ index: Int32, _ value: UInt64) throws(LedgerError) { try set(index, Int64(bitPattern: value)) }
+    /// Binds a double.
+    public func set(_ index: Int32, _ value: Double) throws(LedgerError) { try check(sqlite3_bind_double(handle, index, value), index) }
+    /// Binds text.
+    public func set(_ index: Int32, _ value: String) throws(LedgerError) {
+        try check(sqlite3_bind_text(handle, index, value, -1, packledger_sqlite_transient()), index)
+    }
+    /// Binds a blob.
+    public func set(_ index: Int32, _ value: [UInt8]) throws(LedgerError) {
+        let rc = value.withUnsafeBytes {
+            sqlite3_bind_blob(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), packledger_sqlite_transient())
+        }
+        try check(rc, index)
+    }
+    /// Binds NULL.
+    public func setNull(_ index: Int32) throws(LedgerError) { try check(sqlite3_bind_null(handle, index), index) }
+    /// Binds text or NULL.
+    public func set(_ index: Int32, _ value: String?) throws(LedgerError) {
+        if let value { try set(index, value) } else { try setNull(index) }
+    }
+    /// Binds an integer or NULL.
+    public func set(_ index: Int32, _ value: Int64?) throws(LedgerError) {
+        if let value { try set(index, value) } else { try setNull(index) }
     }
 
     /// Advances; true when a row is available. Busy and locked become "ledger busy".
