@@ -197,10 +197,17 @@ func benchMain() throws {
     /// Runs packledger with `args`; returns seconds and peak resident memory in MB.
     func run(_ args: [String]) throws -> (seconds: Double, peakMB: Double) {
         var pid: pid_t = 0
-        let argv = ([packledger] + args).map { strdup($0) } + [nil]
+        // BENCH_PERF_DIR=DIR records a perf profile of each child, for finding hot spots.
+        var program = packledger
+        var full = [packledger] + args
+        if let dir = ProcessInfo.processInfo.environment["BENCH_PERF_DIR"] {
+            program = "/usr/bin/perf"
+            full = ["perf", "record", "-F", "1999", "-g", "-o", "\(dir)/\(args[0])-\(args[1].split(separator: "/").last ?? "x").data", packledger] + args
+        }
+        let argv = full.map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         let start = now()
-        guard posix_spawn(&pid, packledger, nil, nil, argv, environ) == 0 else { throw LedgerError(.storage, "cannot run \(packledger)") }
+        guard posix_spawn(&pid, program, nil, nil, argv, environ) == 0 else { throw LedgerError(.storage, "cannot run \(packledger)") }
         var status: Int32 = 0
         var usage = rusage()
         wait4(pid, &status, 0, &usage)

@@ -104,20 +104,57 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60, nanos)
     }
 
+    /// Appends `value` as exactly `width` decimal digits. (String(format:) goes through
+    /// CoreFoundation and a va_list, and was a tenth of an import's time.)
+    private static func digits(_ value: Int, _ width: Int, into out: inout [UInt8]) {
+        var v = value
+        let start = out.count
+        for _ in 0..<width {
+            out.append(UInt8(48 + v % 10))
+            v /= 10
+        }
+        out[start...].reverse()
+    }
+
+    private func dateTime(into out: inout [UInt8]) -> Int {
+        let c = components
+        Timestamp.digits(c.year, 4, into: &out)
+        out.append(UInt8(ascii: "-"))
+        Timestamp.digits(c.month, 2, into: &out)
+        out.append(UInt8(ascii: "-"))
+        Timestamp.digits(c.day, 2, into: &out)
+        out.append(UInt8(ascii: "T"))
+        Timestamp.digits(c.hour, 2, into: &out)
+        out.append(UInt8(ascii: ":"))
+        Timestamp.digits(c.minute, 2, into: &out)
+        out.append(UInt8(ascii: ":"))
+        Timestamp.digits(c.second, 2, into: &out)
+        return c.nanos
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`: the fixed-width form the ledger writes in entry headers.
     public var rfc3339Micros: String {
-        let c = components
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month, c.day, c.hour, c.minute, c.second, c.nanos / 1000)
+        var out: [UInt8] = []
+        out.reserveCapacity(27)
+        let nanos = dateTime(into: &out)
+        out.append(UInt8(ascii: "."))
+        Timestamp.digits(nanos / 1000, 6, into: &out)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`, with a fraction only when there is one: the form `record` writes.
     public var rfc3339: String {
-        let c = components
-        let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year, c.month, c.day, c.hour, c.minute, c.second)
-        if c.nanos == 0 { return base + "Z" }
-        var fraction = String(format: "%09d", c.nanos)
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        return base + "." + fraction + "Z"
+        var out: [UInt8] = []
+        out.reserveCapacity(30)
+        let nanos = dateTime(into: &out)
+        if nanos != 0 {
+            out.append(UInt8(ascii: "."))
+            Timestamp.digits(nanos, 9, into: &out)
+            while out.last == UInt8(ascii: "0") { out.removeLast() }
+        }
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The RFC 3339 form.

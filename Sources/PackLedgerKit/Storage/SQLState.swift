@@ -45,7 +45,9 @@ final class SQLState: LedgerStateView {
     }
 
     private func readParty(_ id: String) throws(LedgerError) -> PartyState? {
-        let s = try selectParty.bind(id)
+        let s = selectParty
+        s.reset()
+        try s.set(1, id)
         defer { s.reset() }
         guard try s.step() else { return nil }
         return SQLState.partyRow(s)
@@ -67,7 +69,9 @@ final class SQLState: LedgerStateView {
     }
 
     private func readKey(_ keyID: String) throws(LedgerError) -> KeyState? {
-        let s = try selectKey.bind(keyID)
+        let s = selectKey
+        s.reset()
+        try s.set(1, keyID)
         defer { s.reset() }
         guard try s.step() else { return nil }
         return try SQLState.keyRow(s)
@@ -81,7 +85,9 @@ final class SQLState: LedgerStateView {
     }
 
     func pack(_ id: String) throws(LedgerError) -> PackState? {
-        let s = try selectPack.bind(id)
+        let s = selectPack
+        s.reset()
+        try s.set(1, id)
         defer { s.reset() }
         guard try s.step() else { return nil }
         return try SQLState.packRow(s)
@@ -100,7 +106,9 @@ final class SQLState: LedgerStateView {
     }
 
     func eventRecord(_ eventKey: String) throws(LedgerError) -> EventRecord? {
-        let s = try selectEvent.bind(eventKey)
+        let s = selectEvent
+        s.reset()
+        try s.set(1, eventKey)
         defer { s.reset() }
         guard try s.step(), let hash = Digest(s.blob(1)) else { return nil }
         return EventRecord(seq: UInt64(s.int64(0)), eventHash: hash)

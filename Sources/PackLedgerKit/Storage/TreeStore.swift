@@ -14,8 +14,15 @@ final class TreeStore: MerkleNodeSource {
     }
 
     func perfectNode(level: Int, index: UInt64) throws(LedgerError) -> Digest {
-        let s = level == 0 ? try selectLeaf.bind(index) : try selectNode.bind(level, index)
+        let s = level == 0 ? selectLeaf : selectNode
+        s.reset()
         defer { s.reset() }
+        if level == 0 {
+            try s.set(1, index)
+        } else {
+            try s.set(1, Int64(level))
+            try s.set(2, index)
+        }
         guard try s.step(), let d = Digest(s.blob(0)) else {
             throw LedgerError(.integrity, "the Merkle tree has no node at level \(level) index \(index)")
         }
@@ -45,7 +52,11 @@ final class TreeStore: MerkleNodeSource {
             frontier.removeLast()
             item = (item.level + 1, Merkle.node(top.hash, item.hash))
             index >>= 1
-            try insertNode.bind(item.level, index, item.hash.bytes).run()
+            insertNode.reset()
+            try insertNode.set(1, Int64(item.level))
+            try insertNode.set(2, index)
+            try insertNode.set(3, item.hash.bytes)
+            try insertNode.run()
         }
         frontier.append(item)
         frontierSize = seq + 1
