@@ -7,8 +7,7 @@
 
 CREATE TABLE entries (
     seq        INTEGER PRIMARY KEY,      -- 0, 1, 2, … with no gaps
-    bytes      BLOB    NOT NULL,         -- the entry, Schema/FORMAT.md §3
-    prev_hash  BLOB    NOT NULL,         -- hash of entry seq-1 (32 zero bytes for entry 0)
+    bytes      BLOB    NOT NULL,         -- the entry, Schema/FORMAT.md §3 (its header holds prev)
     hash       BLOB    NOT NULL          -- SHA-256(0x00 || bytes), the RFC 6962 leaf hash
 );
 
@@ -24,7 +23,6 @@ END;
 
 CREATE TRIGGER entries_extend_chain BEFORE INSERT ON entries
 WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq) + 1, 0) FROM entries)
-  OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), zeroblob(32))
   OR length(NEW.hash) IS NOT 32
 BEGIN
     SELECT RAISE(ABORT, 'packledger: a new entry must directly extend the chain');
@@ -33,14 +31,12 @@ END;
 -- One row per entry: the decoded envelope, for idempotency and per-pack history.
 CREATE TABLE events (
     seq          INTEGER PRIMARY KEY REFERENCES entries(seq),
-    event_key    TEXT    NOT NULL UNIQUE,   -- lowercase event_id
-    event_hash   BLOB    NOT NULL,          -- SHA-256 of the event bytes: same id, same content?
+    event_key    BLOB    NOT NULL UNIQUE,   -- the event_id's 16 bytes
     kind         TEXT    NOT NULL,
     pack         TEXT,                      -- pack events
     party        TEXT,                      -- registry events
     actor        TEXT    NOT NULL,
-    at_ns        INTEGER NOT NULL,
-    recorded_ns  INTEGER NOT NULL
+    at_ns        INTEGER NOT NULL
 );
 CREATE INDEX events_by_pack ON events(pack, seq) WHERE pack IS NOT NULL;
 CREATE INDEX events_by_party ON events(party, seq) WHERE party IS NOT NULL;
@@ -92,7 +88,8 @@ CREATE INDEX keys_by_party ON keys(party);
 
 -- Interior nodes of the RFC 6962 Merkle tree over the entry hashes, written as soon as they
 -- are complete: (level, idx) is the root of leaves [idx * 2^level, (idx + 1) * 2^level).
--- Level 0 is entries.hash. Any root or proof needs O(log n) of these rows.
+-- Only levels 4 and up are stored (one row per 16 entries, not one per entry); a lower node
+-- is recomputed from at most 16 entries.hash values. Any root or proof needs O(log n) reads.
 CREATE TABLE tree (
     level  INTEGER NOT NULL,
     idx    INTEGER NOT NULL,

@@ -61,7 +61,7 @@ public final class Ledger {
         self.db = db
         self.state = try SQLState(db: db)
         self.tree = try TreeStore(db: db)
-        self.selectHead = try db.prepare("SELECT e.seq, e.hash, v.recorded_ns FROM entries e LEFT JOIN events v ON v.seq = e.seq ORDER BY e.seq DESC LIMIT 1")
+        self.selectHead = try db.prepare("SELECT seq, hash, bytes FROM entries ORDER BY seq DESC LIMIT 1")
     }
 
     /// A write transaction in which the head and registry caches are valid: they are dropped
@@ -124,7 +124,8 @@ public final class Ledger {
         defer { s.reset() }
         guard try s.step() else { return (0, .zero, nil) }
         guard let hash = Digest(s.blob(1)) else { throw LedgerError(.integrity, "the last entry's hash is not 32 bytes") }
-        return (UInt64(s.int64(0)) + 1, hash, s.isNull(2) ? nil : Timestamp(nanoseconds: s.int64(2)))
+        let last = try Entry(decoding: s.blob(2))
+        return (UInt64(s.int64(0)) + 1, hash, last.recordedAt)
     }
 
     /// Appends a signed event after checking every rule; a duplicate returns the existing entry.

@@ -143,6 +143,11 @@ public struct Event: Sendable {
     /// The lowercase event id, the key under which idempotency is decided.
     public var eventKey: String { eventID.lowercased() }
 
+    /// The 16 bytes of an event id (a validated UUID), as the index stores them.
+    public static func keyBytes(_ eventKey: String) -> [UInt8] {
+        Hex.decode(String(decoding: eventKey.utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)) ?? Array(eventKey.utf8)
+    }
+
     /// Domain separation for actor signatures, so that an event signature can never be
     /// mistaken for a checkpoint or other note signature made with the same key.
     public static let signingContext: [UInt8] = Array("packledger/event/v1\n".utf8)

@@ -12,15 +12,15 @@ final class SQLState: LedgerStateView {
         selectParty = try db.prepare("SELECT id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq FROM parties WHERE id = ?")
         selectKey = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE key_id = ?")
         selectPack = try db.prepare("SELECT \(SQLState.packColumns) FROM packs WHERE pack = ?")
-        selectEvent = try db.prepare("SELECT seq, event_hash FROM events WHERE event_key = ?")
+        selectEvent = try db.prepare("SELECT e.seq, n.bytes FROM events e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?")
         upsertParty = try db.prepare("INSERT OR REPLACE INTO parties (id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq) VALUES (?, ?, ?, ?, ?, ?)")
         upsertKey = try db.prepare("INSERT OR REPLACE INTO keys (key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
         // An upsert, not INSERT OR REPLACE: REPLACE deletes and re-inserts, rewriting every index
         // of the row, where an UPDATE touches only the indexes whose columns changed.
         let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
         upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
-        insertEvent = try db.prepare("INSERT INTO events (seq, event_key, event_hash, kind, pack, party, actor, at_ns, recorded_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        insertEntry = try db.prepare("INSERT INTO entries (seq, bytes, prev_hash, hash) VALUES (?, ?, ?, ?)")
+        insertEvent = try db.prepare("INSERT INTO events (seq, event_key, kind, pack, party, actor, at_ns) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        insertEntry = try db.prepare("INSERT INTO entries (seq, bytes, hash) VALUES (?, ?, ?)")
     }
 
     static let packColumns = "pack, status, custodian, producer, category, chemistry, mass_kg, energy_kwh, produced_seq, last_seq, last_at_ns, placed_at_ns, placed_market, repurposed_into, derived_from"
@@ -108,10 +108,13 @@ final class SQLState: LedgerStateView {
     func eventRecord(_ eventKey: String) throws(LedgerError) -> EventRecord? {
         let s = selectEvent
         s.reset()
-        try s.set(1, eventKey)
+        try s.set(1, Event.keyBytes(eventKey))
         defer { s.reset() }
-        guard try s.step(), let hash = Digest(s.blob(1)) else { return nil }
-        return EventRecord(seq: UInt64(s.int64(0)), eventHash: hash)
+        // Only a resubmission gets here with a row, so hashing its stored event is cheap overall
+        // and saves storing a hash per entry.
+        guard try s.step() else { return nil }
+        let entry = try Entry(decoding: s.blob(1))
+        return EventRecord(seq: UInt64(s.int64(0)), eventHash: SHA256.hash(entry.eventBytes))
     }
 
     /// Writes the entry and every projection it changes. Called inside the write transaction.
@@ -119,19 +122,16 @@ final class SQLState: LedgerStateView {
         insertEntry.reset()
         try insertEntry.set(1, entry.seq)
         try insertEntry.set(2, entry.bytes)
-        try insertEntry.set(3, entry.prev.bytes)
-        try insertEntry.set(4, entry.hash.bytes)
+        try insertEntry.set(3, entry.hash.bytes)
         try insertEntry.run()
         insertEvent.reset()
         try insertEvent.set(1, entry.seq)
-        try insertEvent.set(2, event.eventKey)
-        try insertEvent.set(3, SHA256.hash(entry.eventBytes).bytes)
-        try insertEvent.set(4, event.kind.rawValue)
-        try insertEvent.set(5, event.pack)
-        try insertEvent.set(6, event.party)
-        try insertEvent.set(7, event.actor)
-        try insertEvent.set(8, event.at.nanoseconds)
-        try insertEvent.set(9, entry.recordedAt.nanoseconds)
+        try insertEvent.set(2, Event.keyBytes(event.eventKey))
+        try insertEvent.set(3, event.kind.rawValue)
+        try insertEvent.set(4, event.pack)
+        try insertEvent.set(5, event.party)
+        try insertEvent.set(6, event.actor)
+        try insertEvent.set(7, event.at.nanoseconds)
         try insertEvent.run()
         for p in effects.parties {
             try upsertParty.bind(p.id, p.name, p.roles.map(\.rawValue).joined(separator: ","),

@@ -13,7 +13,13 @@ final class TreeStore: MerkleNodeSource {
         insertNode = try db.prepare("INSERT INTO tree (level, idx, hash) VALUES (?, ?, ?)")
     }
 
+    /// Nodes below this level are not stored but recomputed from the leaves (at most 16 reads).
+    static let lowestStoredLevel = 4
+
     func perfectNode(level: Int, index: UInt64) throws(LedgerError) -> Digest {
+        if level > 0, level < TreeStore.lowestStoredLevel {
+            return Merkle.node(try perfectNode(level: level - 1, index: index << 1), try perfectNode(level: level - 1, index: index << 1 | 1))
+        }
         let s = level == 0 ? selectLeaf : selectNode
         s.reset()
         defer { s.reset() }
@@ -52,6 +58,7 @@ final class TreeStore: MerkleNodeSource {
             frontier.removeLast()
             item = (item.level + 1, Merkle.node(top.hash, item.hash))
             index >>= 1
+            guard item.level >= TreeStore.lowestStoredLevel else { continue }
             insertNode.reset()
             try insertNode.set(1, Int64(item.level))
             try insertNode.set(2, index)

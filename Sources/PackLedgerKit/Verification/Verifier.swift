@@ -88,7 +88,7 @@ public struct Verifier {
 
     /// Decodes and checks one row on any thread: bytes, stored hashes, canonical JSON, envelope,
     /// and the signature when its key is in `keys`.
-    private static func decode(seq: UInt64, bytes: [UInt8], prevColumn: [UInt8], hashColumn: [UInt8],
+    private static func decode(seq: UInt64, bytes: [UInt8], hashColumn: [UInt8],
                                keys: [String: Ed25519PublicKey]) throws(LedgerError) -> Decoded {
         func fault(_ reason: String) -> LedgerError { LedgerError(.integrity, reason, at: ErrorLocation(entry: seq)) }
         let entry: Entry
@@ -101,7 +101,6 @@ public struct Verifier {
         guard hashColumn == entry.hash.bytes else {
             throw fault("stored hash does not match the entry bytes (computed \(entry.hash.hex))")
         }
-        guard prevColumn == entry.prev.bytes else { throw fault("stored prev_hash does not match the entry bytes") }
         let json: JSONValue
         do {
             json = try JSONParser.parse(entry.eventBytes)
@@ -132,15 +131,15 @@ public struct Verifier {
         var expected: UInt64 = 0
         var prev = Digest.zero
         var lastRecorded = Timestamp(nanoseconds: 0)
-        let rows = try db.prepare("SELECT seq, bytes, prev_hash, hash FROM entries ORDER BY seq")
-        typealias Row = (seq: UInt64, bytes: [UInt8], prev: [UInt8], hash: [UInt8])
+        let rows = try db.prepare("SELECT seq, bytes, hash FROM entries ORDER BY seq")
+        typealias Row = (seq: UInt64, bytes: [UInt8], hash: [UInt8])
         // A finished SQLite statement starts over if stepped again, hence `exhausted`.
         var exhausted = false
         func readChunk() throws(LedgerError) -> [Row] {
             var chunk: [Row] = []
             while !exhausted, chunk.count < Verifier.chunkSize {
                 guard try rows.step() else { exhausted = true; break }
-                chunk.append((UInt64(bitPattern: rows.int64(0)), rows.blob(1), rows.blob(2), rows.blob(3)))
+                chunk.append((UInt64(bitPattern: rows.int64(0)), rows.blob(1), rows.blob(2)))
             }
             return chunk
         }
@@ -163,7 +162,7 @@ public struct Verifier {
                     while i < chunk.count {
                         let row = chunk[i]
                         do throws(LedgerError) {
-                            decoded.results[i] = .success(try Verifier.decode(seq: row.seq, bytes: row.bytes, prevColumn: row.prev, hashColumn: row.hash, keys: snapshot))
+                            decoded.results[i] = .success(try Verifier.decode(seq: row.seq, bytes: row.bytes, hashColumn: row.hash, keys: snapshot))
                         } catch {
                             decoded.results[i] = .failure(error)
                         }
