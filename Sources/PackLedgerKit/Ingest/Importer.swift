@@ -242,47 +242,77 @@ extension Ledger {
                     summary.duplicates += 1
                 }
             }
-            func flushSingles() throws(LedgerError) {
-                guard !singles.isEmpty else { return }
-                let chunk = singles
-                singles = []
-                let file = reader.name
-                // Preparing and checking signatures runs on all cores; a failure is kept with its
-                // record and raised when the sequential pass reaches it, so the first bad line
-                // in file order is the one reported.
-                let prepared = try Ingest.parallelMap(chunk) { record throws(LedgerError) -> Result<SignedEvent, LedgerError> in
-                    do throws(LedgerError) {
-                        return .success(try Ingest.signedEvent(record, actor: actor, key: key, file: file))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                // Keys cannot change during an import (registry entries are not imported), so
-                // signatures are checked up front; the rules then only look up the verdict.
-                for case .success(let s) in prepared where keys[s.keyID] == nil {
-                    if let k = try state.key(s.keyID) { keys[s.keyID] = k }
+            // Two stages: preparing a chunk (canonical bytes, signing unsigned lines, checking
+            // signatures) runs on the other cores while the previous chunk is appended here.
+            typealias Prepared = (event: Result<SignedEvent, LedgerError>, verdict: Bool?)
+            var inFlight: (records: [InputRecord], results: ParallelSlots<Prepared>, group: DispatchGroup)?
+            let file = reader.name
+            func startPreparing(_ chunk: [InputRecord]) throws(LedgerError) -> (records: [InputRecord], results: ParallelSlots<Prepared>, group: DispatchGroup) {
+                // Keys cannot change during an import (registry entries are not imported), so the
+                // keys the chunk names are looked up now and its signatures checked up front.
+                var wanted = Set(chunk.compactMap { $0.object["key_id"]?.stringValue })
+                if let key { wanted.insert(key.publicKey.keyID) }
+                for id in wanted where keys[id] == nil {
+                    if let k = try state.key(id) { keys[id] = k }
                 }
                 let known = keys
-                let verdicts = try Ingest.parallelMap(prepared) { p throws(LedgerError) -> Bool? in
-                    guard case .success(let s) = p else { return nil }
-                    return known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) }
+                let results = ParallelSlots<Prepared>(chunk.count)
+                let group = DispatchGroup()
+                group.enter()
+                DispatchQueue.global().async {
+                    let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunk.count))
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        var i = w
+                        while i < chunk.count {
+                            do throws(LedgerError) {
+                                let s = try Ingest.signedEvent(chunk[i], actor: actor, key: key, file: file)
+                                let verdict = known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) }
+                                results.results[i] = .success((.success(s), verdict))
+                            } catch {
+                                results.results[i] = .success((.failure(error), nil))
+                            }
+                            i += workers
+                        }
+                    }
+                    group.leave()
                 }
-                for (i, p) in prepared.enumerated() {
+                return (chunk, results, group)
+            }
+            func finish(_ stage: (records: [InputRecord], results: ParallelSlots<Prepared>, group: DispatchGroup)) throws(LedgerError) {
+                stage.group.wait()
+                for (i, slot) in stage.results.results.enumerated() {
+                    // A failure stays with its record and is raised only when the appends reach
+                    // it, so the first bad line in file order is the one reported.
                     do throws(LedgerError) {
-                        count(try appendInTransaction(p.get(), signatureValid: verdicts[i]))
+                        guard case .success(let prepared)? = slot else { throw LedgerError(.storage, "internal: a record was not prepared") }
+                        count(try appendInTransaction(prepared.event.get(), signatureValid: prepared.verdict))
                     } catch {
-                        throw error.located(file: file, line: chunk[i].line)
+                        throw error.located(file: file, line: stage.records[i].line)
                     }
                 }
-                summary.records += chunk.count
+                summary.records += stage.records.count
                 report()
+            }
+            func flushSingles() throws(LedgerError) {
+                guard !singles.isEmpty else { return }
+                let next = try startPreparing(singles)
+                singles = []
+                if let previous = inFlight { try finish(previous) }
+                inFlight = next
+            }
+            func drain() throws(LedgerError) {
+                try flushSingles()
+                if let previous = inFlight {
+                    inFlight = nil
+                    try finish(previous)
+                }
             }
             while true {
                 let records = try reader.nextChunk(chunkSize)
                 if records.isEmpty { break }
                 for (i, record) in records.enumerated() {
                     if record.object["kind"]?.stringValue == EventKind.batch.rawValue {
-                        try flushSingles()
+                        try drain()
                         // The batch reads its events from the reader: give back what follows.
                         reader.pushBack(Array(records[(i + 1)...]))
                         summary.records += try importBatch(manifest: record, reader: reader, count: count)
@@ -293,7 +323,7 @@ extension Ledger {
                     if singles.count >= chunkSize { try flushSingles() }
                 }
             }
-            try flushSingles()
+            try drain()
             return summary
         }
     }
