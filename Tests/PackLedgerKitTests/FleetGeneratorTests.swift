@@ -18,6 +18,7 @@ let fleetGeneratorBinary: String = {
     return repositoryRoot.appendingPathComponent(".build/debug/\(name)").path
 }()
 
+/// The synthetic fleet generator, end to end through the real binaries.
 @Suite struct FleetGeneratorTests {
     /// Generates a small fleet, imports it file by file through `import.sh` into a fresh ledger,
     /// verifies the ledger, looks at the resulting pack statuses, and regenerates it to check

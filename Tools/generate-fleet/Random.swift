@@ -8,6 +8,7 @@ import Foundation
 /// Every derived value (ranges, choices, UUIDs) is computed here with plain integer and
 /// floating-point arithmetic for the same reason.
 struct FleetRandom {
+    /// The 256-bit xoshiro state.
     private var s0: UInt64
     private var s1: UInt64
     private var s2: UInt64
@@ -43,6 +44,7 @@ struct FleetRandom {
         return result
     }
 
+    /// Rotates `x` left by `k` bits.
     private func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     /// Uniform in [0, 1), with the 53 bits a double holds.
