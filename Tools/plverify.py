@@ -10,9 +10,9 @@ re-implement `packledger verify` and `packledger verify-bundle`.
     python3 Tools/plverify.py bundle FILE --trust VKEY [--witness VKEY ...] [--min-witnesses K] [--json]
     python3 Tools/plverify.py proof FILE --trust VKEY [--witness VKEY ...] [--min-witnesses K] [--json]
 
-`ledger` implements FORMAT.md §6 "Verifying a ledger" (with the registry rules of §5 and the
-pack lifecycle rules of §7), then the checks §9 gives `packledger verify`: the stored `tree`
-must give the replayed root, and every row of `checkpoints` must be a note signed by an operator
+`ledger` implements FORMAT.md §6 "Verifying a ledger" (with the registry rules of §5, the
+pack lifecycle rules of §7 and the batch signatures of §13), then the checks §9 gives
+`packledger verify`: the stored `tree` (levels 4 and up) must give the replayed root, and every row of `checkpoints` must be a note signed by an operator
 key whose origin is the ledger's and whose root is the replayed root at its size (a size above
 the ledger's means entries were removed from the end). With --trusted, the given checkpoint
 note must be signed by the operator key and the ledger must have the same root at its size.
@@ -23,7 +23,8 @@ belong to no entry).
 `bundle` implements §11 (evidence bundles), `proof` §10 (c2sp.org/tlog-proof@v1). Both verify
 the checkpoint as a C2SP signed note (§9) under the trusted log key, count witness
 cosignatures (§12, type 0x04), and check RFC 9162 inclusion proofs. `bundle` then replays
-the included entries with the rules of §6 steps 6-13. They print
+the included entries with the rules of §6 steps 6-13, a batch member's signature being its
+`batch_proof` into the manifest's batch tree (§11, §13). They print
 `OK: pack <id> is <status>; <n> entries proven against <origin> size <size>; <k> witness(es)`
 and `OK: entry <n> is in <origin> at size <size> (<k> witness(es))`.
 
@@ -35,22 +36,38 @@ Dependencies: the Python 3 standard library and `cryptography` (Ed25519). RFC 87
 C2SP signed notes and the RFC 6962/9162 Merkle proofs are implemented here.
 
 Where FORMAT.md is silent or ambiguous, this verifier takes the reading below, marked
-"Interpretation" where it is used (the first two were checked against the reference
-`packledger`, black-box, through its CLI):
-  * the witness cosignature message of §12 ends with the checkpoint's note *text* (the body
-    lines that the operator signed), not with the note including its signature lines;
-  * the `size` and `root` columns of `checkpoints` are not checked: the signed note is what
-    §9 verifies (they are copies, like the projections);
-  * a checkpoint body is exactly the three lines of §9 (no C2SP extension lines);
-  * every base64 text in a bundle, a tlog-proof or a checkpoint body must be canonical
-    (padding bits zero), so that no byte of those files can change unnoticed (§11); base64
-    in signature lines and verifier keys is read as C2SP/x/mod do (standard alphabet, padding
-    required, see `decode_b64_loose`) but its padding bits must be zero as well;
-  * the operator keys that may sign checkpoints are the keys held by `operator`, which §5
-    gives only through `ledger.init` (`party.key-added` needs a registered party, and the
-    operator is not one);
-  * in a bundle, step 3 of §11 is done for every entry before the replay of step 4, so a
-    bundle with two faults names the one step 3 finds.
+"Interpretation" in the code. Each was compared with the reference `packledger` (black-box,
+through its CLI): "same" or "differs".
+  * §12: the cosignature message ends with the checkpoint's note *text* (the body lines the
+    operator signed), not with the note including its signature lines (same; the demo's real
+    cosignatures verify only this way).
+  * §12: a note with a second signature line of a known key that fails is rejected (now
+    stated in §12; same).
+  * §9: a checkpoint body may carry C2SP tlog-checkpoint extension lines after the three lines
+    §9 shows; they are signed and otherwise ignored (same).
+  * §9: the `size` and `root` columns of `checkpoints` are copies and are not checked; the
+    signed note is (same). The stored `tree` is checked through the nodes a root is assembled
+    from, the maximal complete subtrees of level 4 and up (same: other rows are not read).
+  * §9: a stored or trusted checkpoint larger than the ledger names the first missing entry
+    (same); a bad signature or a different root names no entry (the reference names size - 1
+    for a different root).
+  * §5, §9: the operator keys are the keys held by `operator`: only the `ledger.init` key, as
+    `party.key-added` and `party.key-revoked` need a registered party and the operator is not
+    one (now stated in §5; same).
+  * §2, §5: `party` of a registry event has the party-id syntax of `actor`.
+  * All base64 (signature lines, verifier keys, bundle and tlog-proof fields, checkpoint
+    roots) must be canonical, padding bits zero, so that no byte can change unnoticed (§11)
+    (same: the reference rejects every one-bit flip of the demo bundle and tlog-proof).
+  * Signed notes follow golang.org/x/mod/sumdb/note: at most 100 signature lines (same).
+  * §11, §12: witnesses are counted once per distinct witness key; --min-witnesses above the
+    number of --witness keys is a usage error (same).
+  * §10: the `extra` line (optional in C2SP) is required: it carries the entry (same).
+  * §11: step 3 is done for every entry before the replay of step 4, as the steps are written;
+    a bundle with faults of both kinds names the step-3 one (differs: the reference does both
+    steps entry by entry, so it names the first entry with either fault).
+  * §3: `M` of a `batch M I` line has no leading zeros, like `N` and `I` (same).
+  * §13: a manifest's `data` is exactly `count` and `root`, so no `note` (now stated; same).
+  * §11: a bundle's batch member must be entry M+1+I (now stated in §11; same).
 """
 
 from __future__ import annotations
@@ -90,6 +107,9 @@ ALG_ED25519 = 0x01  # C2SP signed-note Ed25519 signature type
 ALG_COSIGNATURE = 0x04  # C2SP tlog-cosignature Ed25519 type
 MAX_NOTE_SIGNATURES = 100  # as golang.org/x/mod/sumdb/note (C2SP: at least 16)
 MAX_PROOF_HASHES = 63
+BATCH_KIND = "batch"  # §13 manifest
+MAX_BATCH = 20000  # §13: C from 1 to 20000
+TREE_MIN_LEVEL = 4  # §9: `tree` stores the complete interior nodes of level 4 and above
 
 PACK_KINDS = ("produced", "sold", "installed", "serviced", "removed", "assessed", "reused",
               "repurposed", "collected", "transferred", "intake", "recovered")
@@ -121,6 +141,7 @@ AT_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-
 RECORD_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
                             r"\.([0-9]{6})Z")
 KEY_HASH_RE = re.compile(r"[0-9a-fA-F]{8}")
+BATCH_LINE_RE = re.compile(r"batch (0|[1-9][0-9]*) (0|[1-9][0-9]*)")
 
 
 class Fault(Exception):
@@ -327,7 +348,12 @@ def parse_record_time(value: str) -> int:
 
 
 def decode_b64(value, length: int | None, what: str) -> bytes:
-    """Standard padded base64 (RFC 4648 §4) in canonical form, of `length` bytes if given."""
+    """Standard padded base64 (RFC 4648 §4) in canonical form, of `length` bytes if given.
+
+    Interpretation: canonical (padding bits zero) everywhere, also in signature lines and
+    verifier keys, where C2SP and x/mod would accept other padding bits: §11 wants no byte of
+    a bundle to change unnoticed, and the reference rejects such changes too.
+    """
     if not isinstance(value, str) or not value.isascii():
         raise Fault(f"{what} must be a base64 string")
     try:
@@ -498,18 +524,6 @@ def verify_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes,
 # C2SP signed notes, checkpoints and cosignatures (§9, §12; VECTORS.md §2-§4)
 
 
-def decode_b64_loose(value: str, what: str) -> bytes:
-    """Base64 of a signature line or a verifier key: the standard alphabet with padding, as
-    x/mod's base64.StdEncoding; the padding bits must also be zero (Interpretation)."""
-    try:
-        raw = base64.b64decode(value.encode("ascii"), validate=True)
-    except (ValueError, UnicodeEncodeError):
-        raise Fault(f"{what} is not valid base64")
-    if base64.b64encode(raw).decode("ascii") != value:
-        raise Fault(f"{what} is not canonical base64")
-    return raw
-
-
 def valid_key_name(name: str) -> bool:
     """A signed-note key name: non-empty, no whitespace, no `+`."""
     return bool(name) and "+" not in name and not any(c.isspace() for c in name)
@@ -546,7 +560,7 @@ def parse_vkey(text: str, alg: int = ALG_ED25519) -> NoteKey:
     name, hex8, b64 = parts
     if not valid_key_name(name) or not KEY_HASH_RE.fullmatch(hex8):
         raise Fault(f"verifier key {text[:60]!r}: bad name or key ID")
-    raw = decode_b64_loose(b64, "verifier key")
+    raw = decode_b64(b64, None, "verifier key")
     if not raw:
         raise Fault("verifier key has no key bytes")
     if note_key_hash(name, raw) != bytes.fromhex(hex8):
@@ -575,7 +589,7 @@ def sign_note(text: bytes, skey: str) -> bytes:
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise Fault("signer key is not PRIVATE+KEY+NAME+HEX+BASE64")
     name, hex8, b64 = parts[2:]
-    raw = decode_b64_loose(b64, "signer key")
+    raw = decode_b64(b64, None, "signer key")
     if not valid_key_name(name) or len(raw) != 33 or raw[0] != ALG_ED25519:
         raise Fault("signer key: bad name, type or length")
     private = Ed25519PrivateKey.from_private_bytes(raw[1:])
@@ -627,7 +641,7 @@ def split_note(msg: bytes) -> tuple[bytes, list[NoteSignature]]:
         name, space, b64 = line[len(SIG_LINE_PREFIX):].decode("utf-8").partition(" ")
         if not space or not valid_key_name(name) or not b64:
             raise Fault("malformed signature line")
-        raw = decode_b64_loose(b64, f"signature of {name}")
+        raw = decode_b64(b64, None, f"signature of {name}")
         if len(raw) < 5:
             raise Fault(f"signature of {name} is too short")
         sigs.append(NoteSignature(name, raw[:4], raw[4:]))
@@ -643,9 +657,10 @@ def cosignature_message(text: bytes, timestamp: int) -> bytes:
     return COSIGNATURE_PREFIX + str(timestamp).encode() + b"\n" + text
 
 
-def open_note(msg: bytes, keys: list[NoteKey]) -> Note:
+def open_note(msg: bytes, keys: list[NoteKey], require_verified: bool = True) -> Note:
     """Verify every signature of a known key (ALG_ED25519 or ALG_COSIGNATURE) and ignore the
-    others. A known key's failing signature rejects the whole note."""
+    others. A known key's failing signature rejects the whole note, and so does a note
+    without any signature from a known key."""
     text, sigs = split_note(msg)
     known = {(k.name, k.key_hash): k for k in keys}
     note = Note(text, [], [])
@@ -661,9 +676,13 @@ def open_note(msg: bytes, keys: list[NoteKey]) -> Note:
         else:
             ok = len(sig.signature) == 64 and ed25519_ok(key.ed25519(), sig.signature, text)
         if not ok:
+            # Interpretation (§12): this holds for every line of a known key, also a
+            # repeated one (x/mod and the reference skip repeated lines unverified).
             raise Fault(f"invalid signature for key {key.name}+{key.key_hash.hex()}")
         if key not in note.verified:
             note.verified.append(key)
+    if require_verified and not note.verified:
+        raise Fault("note has no verifiable signatures")
     return note
 
 
@@ -677,13 +696,15 @@ class Checkpoint:
 
 
 def parse_checkpoint_body(text: bytes) -> tuple[str, int, bytes]:
-    """§9: `<origin>\\n<size>\\n<base64 root>\\n`.
+    """§9 / c2sp.org/tlog-checkpoint: `<origin>\\n<size>\\n<base64 root>\\n`.
 
-    Interpretation: exactly these three lines (§9 shows no C2SP extension lines).
+    Interpretation: §9 shows only these three lines but calls the body a C2SP tlog-checkpoint,
+    which allows non-empty extension lines after the root; they are accepted (and ignored),
+    as the reference does. They are covered by the operator's signature.
     """
     lines = text.split(b"\n")
-    if len(lines) != 4 or lines[3] != b"":
-        raise Fault("checkpoint body is not exactly origin, size and root lines")
+    if len(lines) < 4 or lines[-1] != b"" or b"" in lines[3:-1]:
+        raise Fault("checkpoint body is not origin, size and root lines (and extensions)")
     try:
         origin, size, root = (line.decode("ascii") for line in lines[:3])
     except UnicodeDecodeError:
@@ -698,18 +719,20 @@ def parse_checkpoint_body(text: bytes) -> tuple[str, int, bytes]:
 def verify_checkpoint(note: bytes, log_key: NoteKey, witness_keys=(),
                       min_witnesses: int = 0) -> Checkpoint:
     """A checkpoint signed by `log_key` under its origin, with at least `min_witnesses` valid
-    cosignatures from `witness_keys` (§9, §12)."""
-    opened = open_note(note, [log_key, *witness_keys])
-    if log_key not in opened.verified:
-        raise Fault(f"checkpoint is not signed by the log key {log_key.name}+"
-                    f"{log_key.key_hash.hex()}")
-    origin, size, root = parse_checkpoint_body(opened.text)
-    if origin != log_key.name:
-        raise Fault(f"checkpoint origin {origin!r} is not the log key's name {log_key.name!r}")
-    witnesses = [k for k in opened.verified if k.alg == ALG_COSIGNATURE]
-    if len(witnesses) < min_witnesses:
-        raise Fault(f"checkpoint has {len(witnesses)} valid witness cosignature(s), "
-                    f"{min_witnesses} required")
+    cosignatures from `witness_keys` (§9, §12). Faults start with `checkpoint: `."""
+    try:
+        opened = open_note(note, [log_key, *witness_keys], require_verified=False)
+        if log_key not in opened.verified:
+            raise Fault(f"not signed by the log key {log_key.name}+{log_key.key_hash.hex()}")
+        origin, size, root = parse_checkpoint_body(opened.text)
+        if origin != log_key.name:
+            raise Fault(f"origin {origin!r} is not the log key's name {log_key.name!r}")
+        witnesses = [k for k in opened.verified if k.alg == ALG_COSIGNATURE]
+        if len(witnesses) < min_witnesses:
+            raise Fault(f"{len(witnesses)} valid witness cosignature(s), {min_witnesses} "
+                        f"required")
+    except Fault as fault:
+        raise Fault(f"checkpoint: {fault.reason}")
     return Checkpoint(origin, size, root, note, witnesses)
 
 
@@ -723,45 +746,60 @@ class Entry:
     time: str
     time_ns: int
     prev: bytes
-    key_id: str
-    sig: bytes
+    key_id: str | None  # `key` line of an event signed on its own
+    sig: bytes | None  # `sig` line of an event signed on its own
+    batch: tuple[int, int] | None  # (M, I) of the `batch` line of a batch member (§13)
     event_bytes: bytes
 
 
 def parse_entry(raw: bytes) -> Entry:
-    """Parse entry bytes exactly as §3 lays them out."""
-    parts = raw.split(b"\n", 7)
-    if len(parts) != 8:
-        raise Fault("entry bytes do not have six header lines, an empty line and an event")
+    """Parse entry bytes exactly as §3 lays them out: six header lines (`key`, `sig`) or, for
+    a batch member, five (`batch M I`), an empty line, then the event bytes."""
+    end = raw.find(b"\n\n")
+    if end < 0:
+        raise Fault("entry bytes have no empty line after the header")
     try:
-        lines = [p.decode("ascii") for p in parts[:7]]
+        lines = raw[:end].decode("ascii").split("\n")
     except UnicodeDecodeError:
         raise Fault("entry header is not ASCII")
+    if len(lines) not in (5, 6):
+        raise Fault(f"entry header has {len(lines)} lines, not 6 (or 5 for a batch member)")
     if lines[0] != ENTRY_MAGIC:
         raise Fault(f"first line is not {ENTRY_MAGIC!r}")
+    names = ("seq", "time", "prev", "key", "sig") if len(lines) == 6 else ("seq", "time", "prev")
     values = []
-    for line, name in zip(lines[1:6], ("seq", "time", "prev", "key", "sig")):
+    for line, name in zip(lines[1:], names):
         label, sep, value = line.partition(" ")
         if label != name or not sep:
             raise Fault(f"header line {line[:40]!r} is not `{name} <value>`")
         values.append(value)
-    if lines[6] != "":
-        raise Fault("header is not followed by an empty line")
-    seq_s, time_s, prev_s, key_s, sig_s = values
+    seq_s, time_s, prev_s = values[:3]
     if not DECIMAL_RE.fullmatch(seq_s):
         raise Fault(f"header seq {seq_s[:30]!r} is not a decimal without leading zeros")
+    seq = int(seq_s)
     time_ns = parse_record_time(time_s)
     if not HEX64_RE.fullmatch(prev_s):
         raise Fault("header prev is not 64 lowercase hex digits")
-    if not HEX16_RE.fullmatch(key_s):
-        raise Fault("header key is not 16 lowercase hex digits")
-    sig = decode_b64(sig_s, 64, "header sig")
-    event = parts[7]
+    key_id = sig = batch = None
+    if len(lines) == 6:
+        key_id = values[3]
+        if not HEX16_RE.fullmatch(key_id):
+            raise Fault("header key is not 16 lowercase hex digits")
+        sig = decode_b64(values[4], 64, "header sig")
+    else:
+        # Interpretation: M, like N, has no leading zeros (§3 says only "decimal").
+        m = BATCH_LINE_RE.fullmatch(lines[4])
+        if not m:
+            raise Fault(f"header line {lines[4][:40]!r} is not `batch <M> <I>` (or `key`, `sig`)")
+        batch = (int(m.group(1)), int(m.group(2)))
+        if batch[0] >= seq:
+            raise Fault(f"batch manifest {batch[0]} is not before entry {seq}")
+    event = raw[end + 2:]
     if not event:
         raise Fault("entry has no event bytes")
     if event.endswith(b"\n"):
         raise Fault("entry ends with a line feed")
-    return Entry(int(seq_s), time_s, time_ns, bytes.fromhex(prev_s), key_s, sig, event)
+    return Entry(seq, time_s, time_ns, bytes.fromhex(prev_s), key_id, sig, batch, event)
 
 
 @dataclass(frozen=True)
@@ -771,7 +809,7 @@ class Event:
     actor: str
     at: str
     at_ns: int
-    subject: str  # `pack` for pack kinds, `party` for registry kinds
+    subject: str  # `pack` for pack kinds, `party` for registry kinds, "" for a manifest
     data: dict
     raw: bytes
 
@@ -788,13 +826,16 @@ def check_event_envelope(raw: bytes) -> Event:
         subject_name = "pack"
     elif kind in REGISTRY_KINDS:
         subject_name = "party"
+    elif kind == BATCH_KIND:
+        subject_name = None  # §13: a manifest has no `pack` and no `party`
     else:
         raise Fault(f"unknown event kind {kind!r}")
-    expected = {"event_id", "kind", "actor", "at", "data", subject_name}
+    expected = {"event_id", "kind", "actor", "at", "data"} | ({subject_name} - {None})
     if set(obj) != expected:
         extra, missing = sorted(set(obj) - expected), sorted(expected - set(obj))
         raise Fault(f"{kind} event members: unexpected {extra}, missing {missing}")
-    event_id, actor, subject, data = obj["event_id"], obj["actor"], obj[subject_name], obj["data"]
+    event_id, actor, data = obj["event_id"], obj["actor"], obj["data"]
+    subject = obj[subject_name] if subject_name else ""
     if not isinstance(event_id, str) or not UUID_RE.fullmatch(event_id):
         raise Fault(f"event_id {event_id!r} is not a UUID")
     if not isinstance(actor, str) or not PARTY_RE.fullmatch(actor):
@@ -803,7 +844,8 @@ def check_event_envelope(raw: bytes) -> Event:
     if subject_name == "pack":
         if not isinstance(subject, str) or not PACK_RE.fullmatch(subject):
             raise Fault(f"pack {subject!r} is not a pack id")
-    elif not isinstance(subject, str) or not PARTY_RE.fullmatch(subject):
+    elif subject_name and (not isinstance(subject, str) or not PARTY_RE.fullmatch(subject)):
+        # Interpretation: §2 gives no syntax for `party`; it is a party id like `actor`.
         raise Fault(f"party {subject!r} is not a party id")
     if not isinstance(data, dict):
         raise Fault("data is not an object")
@@ -853,6 +895,10 @@ class State:
     seen_ids: set = field(default_factory=set)    # lowercased event ids
 
     def operator_keys(self) -> list[bytes]:
+        """Raw keys that may sign checkpoints (§9 "an operator key").
+
+        Interpretation: the keys held by `operator`; §5 gives it only the ledger.init key.
+        """
         return [k.raw for k in self.keys.values() if k.party == "operator"]
 
 
@@ -970,7 +1016,8 @@ def check_amounts(obj, names, limit: float, what: str, limit_name: str):
 
 def check_signature(key: Key, entry: Entry):
     """§6 step 10: Ed25519 over "packledger/event/v1\\n" ‖ event bytes."""
-    if not ed25519_ok(key.public, entry.sig, SIGN_PREFIX + entry.event_bytes):
+    if entry.sig is None or not ed25519_ok(key.public, entry.sig,
+                                           SIGN_PREFIX + entry.event_bytes):
         raise Fault(f"signature does not verify under key {key.key_id}")
 
 
@@ -1213,30 +1260,140 @@ def apply_pack_event(state: State, ev: Event):
 
 
 # ---------------------------------------------------------------------------------------------
-# §6 steps 6-13: the replay shared by ledgers (§6) and bundles (§11 step 4)
+# §13 batch manifests
+
+
+@dataclass
+class Manifest:
+    """A batch manifest (§13): who signed it, with which key, and the batch's tree."""
+    seq: int
+    actor: str
+    key: Key
+    count: int
+    root: bytes
+    leaves: MerkleAccumulator = field(default_factory=MerkleAccumulator)
+
+    @property
+    def next_index(self) -> int:
+        return self.leaves.size
+
+
+def check_manifest_data(ev: Event) -> tuple[int, bytes]:
+    """§13: `data` is exactly {"count": C, "root": base64}, C a whole number 1..20000."""
+    if set(ev.data) != {"count", "root"}:
+        raise Fault("a batch manifest's data must be exactly count and root")
+    count = ev.data["count"]
+    if not isinstance(count, float) or not count.is_integer() or not 1 <= count <= MAX_BATCH:
+        raise Fault(f"data.count must be a whole number from 1 to {MAX_BATCH}")
+    return int(count), decode_b64(ev.data["root"], 32, "data.root")
+
+
+def batch_leaf(ev: Event) -> bytes:
+    """§13: SHA-256(0x00 ‖ "packledger/event/v1\\n" ‖ event bytes)."""
+    return leaf_hash(SIGN_PREFIX + ev.raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# §6 steps 6-13 (and §13): the replay shared by ledgers (§6) and bundles (§11 step 4)
 
 
 class Replayer:
-    """Applies entries, already parsed and checked by §6 steps 1-5, in order."""
+    """Applies entries, already parsed and checked by §6 steps 1-5, in order.
+
+    `apply_ledger` follows every entry of a ledger (batches must be complete and in order);
+    `apply_bundle` follows a bundle's selection (batch members proven one by one).
+    """
 
     def __init__(self):
         self.state = State()
+        self.open_batch: Manifest | None = None  # ledger: the batch being read
+        self.manifests: dict[int, Manifest] = {}  # bundle: manifests seen, by seq
 
-    def apply(self, index: int, entry: Entry, ev: Event):
-        """Steps 6-13 for the `index`-th entry applied (0: the ledger.init entry)."""
-        state = self.state
-        # 6. duplicates
-        eid = ev.event_id.lower()
-        if eid in state.seen_ids:
-            raise Fault(f"duplicate event_id {eid}")
-        if index == 0:
-            # 7. entry 0: step 11, the ledger.init rule of §5, then step 13
-            self.check_time(entry, ev)
-            apply_ledger_init(state, entry, ev)
+    # -- ledgers
+
+    def apply_ledger(self, entry: Entry, ev: Event):
+        """Steps 6-13 for the next entry of a ledger, with the batch rules of §13."""
+        batch = self.open_batch
+        if batch is not None:
+            if entry.batch is None:
+                raise Fault(f"batch {batch.seq} is open: member {batch.next_index} expected, "
+                            f"not an entry signed on its own")
+            if entry.batch != (batch.seq, batch.next_index):
+                raise Fault(f"batch line {entry.batch[0]} {entry.batch[1]} out of order "
+                            f"(member {batch.next_index} of batch {batch.seq} expected)")
+        elif entry.batch is not None:
+            raise Fault("a batch line, but no batch is open")
+        self.check_duplicate(ev)  # 6
+        if entry.seq == 0:
+            self.apply_init(entry, ev)  # 7
+        elif batch is not None:
+            self.check_member(entry, ev, batch)
+            batch.leaves.append(batch_leaf(ev))  # 10, deferred
+            if batch.next_index == batch.count:
+                self.open_batch = None
+                if batch.leaves.root() != batch.root:
+                    raise Fault(f"the {batch.count} members of batch {batch.seq} do not hash "
+                                f"to its root (a batch signature cannot tell which changed)")
         else:
-            self.check_event(entry, ev)
-        # 13. remember
-        state.seen_ids.add(eid)
+            manifest = self.check_signed(entry, ev)
+            if manifest is not None:
+                self.open_batch = manifest
+        self.remember(ev)  # 13
+
+    def finish_ledger(self, size: int):
+        """After the last entry: a ledger must not end inside a batch (§13)."""
+        if self.open_batch is not None:
+            raise Fault(f"the ledger ends inside batch {self.open_batch.seq} (member "
+                        f"{self.open_batch.next_index} of {self.open_batch.count} is missing)",
+                        size)
+
+    # -- bundles
+
+    def apply_bundle(self, index: int, entry: Entry, ev: Event, batch_proof: list | None):
+        """Steps 6-13 for the `index`-th entry of a bundle (§11 step 4)."""
+        self.check_duplicate(ev)  # 6
+        if index == 0:
+            self.apply_init(entry, ev)  # 7
+        elif entry.batch is not None:
+            m, i = entry.batch
+            manifest = self.manifests.get(m)
+            if manifest is None:
+                raise Fault(f"its batch manifest, entry {m}, is not an earlier entry of the bundle")
+            # §11: a member sits at M+1+I, as in a ledger; the batch_proof checks I < count.
+            if entry.seq != m + 1 + i:
+                raise Fault(f"batch member {i} of entry {m} must be entry {m + 1 + i}")
+
+            def step10():
+                try:
+                    verify_inclusion(batch_leaf(ev), i, manifest.count, batch_proof,
+                                     manifest.root)
+                except Fault as fault:
+                    raise Fault(f"batch_proof: {fault.reason}")
+
+            self.check_member(entry, ev, manifest, step10)
+        else:
+            manifest = self.check_signed(entry, ev)
+            if manifest is not None:
+                self.manifests[entry.seq] = manifest
+        self.remember(ev)  # 13
+
+    # -- the steps
+
+    def check_duplicate(self, ev: Event):
+        """Step 6."""
+        if ev.event_id.lower() in self.state.seen_ids:
+            raise Fault(f"duplicate event_id {ev.event_id.lower()}")
+
+    def remember(self, ev: Event):
+        """Step 13 (the state itself was updated by the rules)."""
+        self.state.seen_ids.add(ev.event_id.lower())
+
+    def apply_init(self, entry: Entry, ev: Event):
+        """Step 7: entry 0 gets step 11 and the ledger.init rule of §5."""
+        if entry.key_id is None:
+            raise Fault("entry 0 must be signed on its own")
+        self.check_time(entry, ev)
+        apply_ledger_init(self.state, entry, ev)
 
     @staticmethod
     def check_time(entry: Entry, ev: Event):
@@ -1244,7 +1401,18 @@ class Replayer:
         if ev.at_ns > entry.time_ns + MAX_FUTURE_NS:
             raise Fault("at is more than 300 seconds after the record time")
 
-    def check_event(self, entry: Entry, ev: Event):
+    def check_key(self, key: Key | None, key_id: str, ev: Event) -> Key:
+        """Step 9: registered, held by the actor, valid at the event's `at`."""
+        if key is None:
+            raise Fault(f"key {key_id} is not registered")
+        if key.party != ev.actor:
+            raise Fault(f"key {key_id} does not belong to {ev.actor}")
+        if not key.valid_at(ev.at_ns):
+            raise Fault(f"key {key_id} is not valid at {ev.at}")
+        return key
+
+    def check_signed(self, entry: Entry, ev: Event) -> Manifest | None:
+        """Steps 8-12 for an event signed on its own; returns its Manifest if it is one."""
         state = self.state
         if ev.kind == "ledger.init":
             raise Fault("ledger.init is allowed only as entry 0")
@@ -1252,26 +1420,44 @@ class Replayer:
         if ev.actor != "operator" and ev.actor not in state.parties:
             raise Fault(f"actor {ev.actor!r} is not a registered party")
         # 9. key
-        key = state.keys.get(entry.key_id)
-        if key is None:
-            raise Fault(f"key {entry.key_id} is not registered")
-        if key.party != ev.actor:
-            raise Fault(f"key {entry.key_id} does not belong to {ev.actor}")
-        if not key.valid_at(ev.at_ns):
-            raise Fault(f"key {entry.key_id} is not valid at {ev.at}")
+        key = self.check_key(state.keys.get(entry.key_id), entry.key_id, ev)
         # 10. signature
         check_signature(key, entry)
         # 11. not too far in the future
         self.check_time(entry, ev)
-        # 12. registry or lifecycle rules
+        # 12. registry, manifest or lifecycle rules
         if ev.kind in REGISTRY_KINDS:
             if ev.actor != "operator":
                 raise Fault(f"{ev.kind} must be stated by the operator")
             REGISTRY_RULES[ev.kind](state, ev)
-        else:
-            if ev.actor == "operator":
-                raise Fault("the operator cannot state pack events")
-            apply_pack_event(state, ev)
+            return None
+        if ev.actor == "operator":
+            what = "batch manifests" if ev.kind == BATCH_KIND else "pack events"
+            raise Fault(f"the operator cannot state {what}")
+        if ev.kind == BATCH_KIND:
+            count, root = check_manifest_data(ev)
+            return Manifest(entry.seq, ev.actor, key, count, root)
+        apply_pack_event(state, ev)
+        return None
+
+    def check_member(self, entry: Entry, ev: Event, manifest: Manifest, step10=None):
+        """§13: a batch member gets steps 8, 9 (with the manifest's key), 11 and 12; its
+        signature (step 10) is the manifest's, checked through the batch tree."""
+        if ev.kind in REGISTRY_KINDS or ev.kind == BATCH_KIND:
+            raise Fault(f"a {ev.kind} event cannot be a batch member")
+        # 8. actor
+        if ev.actor != "operator" and ev.actor not in self.state.parties:
+            raise Fault(f"actor {ev.actor!r} is not a registered party")
+        # 9. the manifest's key, valid at the member's own `at`
+        self.check_key(manifest.key, manifest.key.key_id, ev)
+        # 10. in a bundle: the member's batch_proof (a ledger checks the root at the end)
+        if step10 is not None:
+            step10()
+        # 11, 12
+        self.check_time(entry, ev)
+        if ev.actor == "operator":
+            raise Fault("the operator cannot state pack events")
+        apply_pack_event(self.state, ev)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1298,7 +1484,7 @@ class LedgerVerifier:
     def size(self) -> int:
         return self.acc.size
 
-    def check_row(self, seq, blob, prev_col, hash_col):
+    def check_row(self, seq, blob, hash_col):
         # 1. sequence numbers without gaps
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise Fault("seq column is not an integer")
@@ -1316,8 +1502,6 @@ class LedgerVerifier:
         h = leaf_hash(blob)
         if hash_col != h:
             raise Fault("hash column does not match the entry hash")
-        if prev_col != entry.prev:
-            raise Fault("prev_hash column does not match the header's prev")
         if entry.prev != self.prev_hash:
             raise Fault("prev does not match the previous entry's hash")
         # 4. record time monotonic
@@ -1325,8 +1509,8 @@ class LedgerVerifier:
             raise Fault("record time is earlier than the previous entry's")
         # 5. the event
         ev = check_event_envelope(entry.event_bytes)
-        # 6-12
-        self.replayer.apply(seq, entry, ev)
+        # 6-12, with the batch rules of §13
+        self.replayer.apply_ledger(entry, ev)
         # 13. remember
         self.prev_hash = h
         self.prev_time = entry.time_ns
@@ -1380,26 +1564,32 @@ def claimed_size(note: bytes) -> int | None:
 def replay_entries(con: sqlite3.Connection, verifier: LedgerVerifier):
     """§6 over the `entries` table; raises Fault naming the first bad entry."""
     try:
-        rows = con.execute("SELECT seq, bytes, prev_hash, hash FROM entries ORDER BY seq")
-        for seq, blob, prev_col, hash_col in rows:
+        rows = con.execute("SELECT seq, bytes, hash FROM entries ORDER BY seq")
+        for seq, blob, hash_col in rows:
             try:
-                verifier.check_row(seq, blob, prev_col, hash_col)
+                verifier.check_row(seq, blob, hash_col)
             except Fault as fault:
                 raise fault.at_entry(seq if isinstance(seq, int) else verifier.expected_seq)
     except sqlite3.Error as exc:
         raise Fault(f"cannot read the entries table: {exc}", verifier.expected_seq)
     if verifier.expected_seq == 0:
         raise Fault("entry is missing (the ledger has no entries)", 0)
+    verifier.replayer.finish_ledger(verifier.size)
 
 
 def check_tree(con: sqlite3.Connection, verifier: LedgerVerifier):
-    """§9: the stored `tree` must give the replayed root. The root is assembled from the
-    maximal complete subtrees; level 0 is `entries.hash` (already checked in step 3)."""
-    n = verifier.size
+    """§9: the stored `tree` must give the replayed root.
+
+    The root is assembled from the maximal complete subtrees; those of level 4 and above are
+    read from `tree`, lower ones recomputed from the entry hashes (the accumulator holds them).
+    Interpretation: other rows of `tree` are not read.
+    """
     nodes = []
-    for level, idx in subtree_decomposition(n):
-        if level == 0:
-            nodes.append(verifier.prev_hash)  # the last entry's hash
+    for (level, idx), (acc_level, computed) in zip(subtree_decomposition(verifier.size),
+                                                   verifier.acc.stack):
+        assert level == acc_level
+        if level < TREE_MIN_LEVEL:
+            nodes.append(computed)
             continue
         try:
             row = con.execute("SELECT hash FROM tree WHERE level = ? AND idx = ?",
@@ -1418,15 +1608,22 @@ def check_tree(con: sqlite3.Connection, verifier: LedgerVerifier):
 
 def check_ledger_checkpoint(note: bytes, verifier: LedgerVerifier, what: str) -> Checkpoint:
     """§9: signed by an operator key under the ledger's origin, size not above the ledger's,
-    root equal to the replayed root at its size."""
+    root equal to the replayed root at its size. Faults start with `what`.
+
+    Interpretation: only the note is checked (not the `size` and `root` columns); a size
+    above the ledger's names the first missing entry, other faults name none.
+    """
     state = verifier.state
     keys = [make_note_key(state.origin, raw) for raw in state.operator_keys()]
-    opened = open_note(note, keys)
-    if not any(k in opened.verified for k in keys):
-        raise Fault(f"{what} is not signed by the operator key of {state.origin}")
-    origin, size, root = parse_checkpoint_body(opened.text)
-    if origin != state.origin:
-        raise Fault(f"{what} has origin {origin!r}, not the ledger's {state.origin!r}")
+    try:
+        opened = open_note(note, keys, require_verified=False)
+        if not opened.verified:
+            raise Fault(f"not signed by the operator key of {state.origin}")
+        origin, size, root = parse_checkpoint_body(opened.text)
+        if origin != state.origin:
+            raise Fault(f"origin {origin!r} is not the ledger's {state.origin!r}")
+    except Fault as fault:
+        raise Fault(f"{what}: {fault.reason}")
     if size > verifier.size:
         raise Fault(f"{what} (size {size}) covers more entries than the ledger's "
                     f"{verifier.size}: entries were removed from the end", verifier.size)
@@ -1449,13 +1646,19 @@ def verify_ledger(path: str, trusted: bytes | None = None) -> LedgerResult:
     """The whole `ledger` command: §6 replay, the tree, stored checkpoints, --trusted."""
     con = open_ledger(path)
     try:
-        stored = read_stored_checkpoints(con)
+        stored, unreadable = [], None
+        try:
+            stored = read_stored_checkpoints(con)
+        except Fault as fault:
+            unreadable = fault  # reported after the entries, which come first
         wanted = {s for s in (claimed_size(note) for _, note in stored) if s is not None}
         if trusted is not None and claimed_size(trusted) is not None:
             wanted.add(claimed_size(trusted))
         verifier = LedgerVerifier(wanted)
         replay_entries(con, verifier)
         check_tree(con, verifier)
+        if unreadable is not None:
+            raise unreadable
         for cid, note in stored:
             check_ledger_checkpoint(note, verifier, f"stored checkpoint {cid}")
         trusted_size = None
@@ -1472,7 +1675,7 @@ def verify_ledger(path: str, trusted: bytes | None = None) -> LedgerResult:
 
 
 BUNDLE_MEMBERS = {"format", "pack", "checkpoint", "entries"}
-BUNDLE_ENTRY_MEMBERS = {"seq", "bytes", "proof"}
+BUNDLE_ENTRY_MEMBERS = {"seq", "bytes", "proof"}  # and "batch_proof" for a batch member
 
 
 @dataclass
@@ -1503,10 +1706,27 @@ def parse_bundle(data: bytes) -> dict:
     return obj
 
 
-def parse_bundle_entry(item, index: int, prev_seq: int | None) -> tuple[int, bytes, list]:
-    """One member of `entries`: seq strictly increasing from 0, base64 bytes and proof."""
-    if not isinstance(item, dict) or set(item) != BUNDLE_ENTRY_MEMBERS:
-        raise Fault(f"bundle entry #{index} must have exactly {sorted(BUNDLE_ENTRY_MEMBERS)}")
+@dataclass
+class BundleEntry:
+    seq: int
+    raw: bytes
+    proof: list
+    batch_proof: list | None  # only for a batch member (§11, §13)
+
+
+def decode_hashes(value, what: str) -> list[bytes]:
+    """An array of base64 hashes (an inclusion proof)."""
+    if not isinstance(value, list) or len(value) > MAX_PROOF_HASHES:
+        raise Fault(f"{what} is not an array of at most {MAX_PROOF_HASHES} hashes")
+    return [decode_b64(h, 32, f"{what} hash") for h in value]
+
+
+def parse_bundle_entry(item, index: int, prev_seq: int | None) -> BundleEntry:
+    """One member of `entries`: seq strictly increasing from 0, base64 bytes and proofs."""
+    if (not isinstance(item, dict)
+            or set(item) - {"batch_proof"} != BUNDLE_ENTRY_MEMBERS):
+        raise Fault(f"bundle entry #{index} must have exactly {sorted(BUNDLE_ENTRY_MEMBERS)}"
+                    f" (and batch_proof for a batch member)")
     seq = item["seq"]
     if not isinstance(seq, float) or not seq.is_integer() or not 0 <= seq < 2**53:
         raise Fault(f"bundle entry #{index}: seq is not a sequence number")
@@ -1517,13 +1737,12 @@ def parse_bundle_entry(item, index: int, prev_seq: int | None) -> tuple[int, byt
         raise Fault(f"seq does not increase (after {prev_seq})", seq)
     try:
         raw = decode_b64(item["bytes"], None, "bytes")
-        proof = item["proof"]
-        if not isinstance(proof, list) or len(proof) > MAX_PROOF_HASHES:
-            raise Fault("proof is not an array of hashes")
-        hashes = [decode_b64(p, 32, "proof hash") for p in proof]
+        proof = decode_hashes(item["proof"], "proof")
+        batch_proof = (decode_hashes(item["batch_proof"], "batch_proof")
+                       if "batch_proof" in item else None)
     except Fault as fault:
         raise fault.at_entry(seq)
-    return seq, raw, hashes
+    return BundleEntry(seq, raw, proof, batch_proof)
 
 
 def verify_bundle(data: bytes, log_key: NoteKey, witness_keys=(),
@@ -1532,32 +1751,35 @@ def verify_bundle(data: bytes, log_key: NoteKey, witness_keys=(),
     obj = parse_bundle(data)
     cp = verify_checkpoint(obj["checkpoint"].encode("utf-8"), log_key, witness_keys,
                            min_witnesses)
-    # 3. each entry: seq, §3 decoding, header seq, inclusion, record time, canonical JSON
+    # 3. each entry: seq, §3 decoding, header seq, inclusion, record time, canonical JSON.
+    # Interpretation: for all entries before step 4, in the order §11 writes the steps.
     parsed = []
     prev_seq = prev_time = None
     for i, item in enumerate(obj["entries"]):
-        seq, raw, proof = parse_bundle_entry(item, i, prev_seq)
+        be = parse_bundle_entry(item, i, prev_seq)
         try:
-            entry = parse_entry(raw)
-            if entry.seq != seq:
+            entry = parse_entry(be.raw)
+            if entry.seq != be.seq:
                 raise Fault(f"header seq {entry.seq} is not the bundle's seq")
-            verify_inclusion(leaf_hash(raw), seq, cp.size, proof, cp.root)
+            if (entry.batch is None) != (be.batch_proof is None):
+                raise Fault("a batch member, and only a batch member, has a batch_proof")
+            verify_inclusion(leaf_hash(be.raw), be.seq, cp.size, be.proof, cp.root)
             if prev_time is not None and entry.time_ns < prev_time:
                 raise Fault("record time is earlier than the previous included entry's")
             ev = check_event_envelope(entry.event_bytes)
-            if seq == 0:
+            if be.seq == 0:
                 check_init_names_log(ev, cp, log_key)
         except Fault as fault:
-            raise fault.at_entry(seq)
-        parsed.append((seq, entry, ev))
-        prev_seq, prev_time = seq, entry.time_ns
-    # 4. replay with §6 steps 6-13
+            raise fault.at_entry(be.seq)
+        parsed.append((be, entry, ev))
+        prev_seq, prev_time = be.seq, entry.time_ns
+    # 4. replay with §6 steps 6-13 (a batch member's step 10 is its batch_proof, §13)
     replayer = Replayer()
-    for i, (seq, entry, ev) in enumerate(parsed):
+    for i, (be, entry, ev) in enumerate(parsed):
         try:
-            replayer.apply(i, entry, ev)
+            replayer.apply_bundle(i, entry, ev, be.batch_proof)
         except Fault as fault:
-            raise fault.at_entry(seq)
+            raise fault.at_entry(be.seq)
     # 5. the pack
     pack = replayer.state.packs.get(obj["pack"])
     if pack is None:
@@ -1590,7 +1812,10 @@ class TlogProof:
 
 def parse_tlog_proof(data: bytes) -> TlogProof:
     """`c2sp.org/tlog-proof@v1`, `extra <b64>`, `index <N>`, hash lines, an empty line, the
-    checkpoint note. The `extra` line is required: it carries the entry bytes (§10)."""
+    checkpoint note.
+
+    Interpretation: the `extra` line, optional in C2SP, is required: it carries the entry (§10).
+    """
     lines = data.split(b"\n")
     if lines[0] != TLOG_PROOF_MAGIC:
         raise Fault(f"first line is not {TLOG_PROOF_MAGIC.decode()}")
@@ -1653,8 +1878,9 @@ def keys_from_args(args) -> tuple[NoteKey, list[NoteKey]]:
         witnesses = [parse_vkey(w, ALG_COSIGNATURE) for w in args.witness]
     except Fault as fault:
         raise UsageError(f"bad verifier key: {fault.reason}")
-    if args.min_witnesses < 0:
-        raise UsageError("--min-witnesses must not be negative")
+    # Interpretation: asking for more cosignatures than there are witness keys is a usage error.
+    if not 0 <= args.min_witnesses <= len(witnesses):
+        raise UsageError("--min-witnesses must be between 0 and the number of --witness keys")
     return log_key, witnesses
 
 

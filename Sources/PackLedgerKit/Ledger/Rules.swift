@@ -39,9 +39,9 @@ struct DataReader {
     func field(_ key: String) -> String { "data.\(key)" }
 
     /// Rejects fields the kind does not define; a misspelt optional field would otherwise be
-    /// silently dropped from every report.
-    func allowOnly(_ keys: Set<String>) throws(LedgerError) {
-        let allowed = keys.union(["note"])
+    /// silently dropped from every report. Every kind but the batch manifest may carry a `note`.
+    func allowOnly(_ keys: Set<String>, note: Bool = true) throws(LedgerError) {
+        let allowed = note ? keys.union(["note"]) : keys
         for key in data.keys.sorted() where !allowed.contains(key) {
             throw LedgerError(.malformed, "\(kind.rawValue) has no field \"\(key)\" (allowed: \(allowed.sorted().joined(separator: ", ")))", at: ErrorLocation(field: field(key)))
         }
@@ -214,7 +214,7 @@ public enum Rules {
     /// The count and root a `batch` manifest declares, checked.
     public static func manifest(of event: Event) throws(LedgerError) -> (count: UInt64, root: Digest) {
         let reader = DataReader(data: event.data, kind: event.kind)
-        try reader.allowOnly(["count", "root"])
+        try reader.allowOnly(["count", "root"], note: false)
         let count = try reader.requiredNumber("count", min: 1, max: Double(maxBatchCount))
         guard count == count.rounded() else {
             throw LedgerError(.malformed, "data.count must be a whole number", at: ErrorLocation(field: "data.count"))
@@ -314,6 +314,9 @@ public enum Rules {
             effects.keys = [try newKey("key", validFrom: try reader.time("valid_from") ?? event.at)]
         case .partyKeyRevoked:
             try reader.allowOnly(["key_id", "valid_until"])
+            guard try state.party(partyID) != nil else {
+                throw LedgerError(.unknownParty, "party \(partyID) is not registered", at: ErrorLocation(field: "party"))
+            }
             let keyID = try reader.requiredString("key_id", max: 16)
             guard var key = try state.key(keyID), key.party == partyID else {
                 throw LedgerError(.notFound, "party \(partyID) has no key \(keyID)", at: ErrorLocation(field: "data.key_id"))

@@ -194,6 +194,9 @@ public enum EvidenceBundle {
             var verdict: Bool?
             if let ref = entry.batch {
                 // The member's signature is its manifest's, over a root this proof leads to.
+                guard seq == ref.manifest + 1 + ref.index else {
+                    throw bad("batch member \(ref.index) of entry \(ref.manifest) must be entry \(ref.manifest + 1 + ref.index)", field: field, entry: seq)
+                }
                 guard let manifest = manifests[ref.manifest], object["batch_proof"] != nil else {
                     throw bad("a batch member needs its manifest (entry \(ref.manifest)) earlier in the bundle and a batch_proof", field: field, entry: seq)
                 }

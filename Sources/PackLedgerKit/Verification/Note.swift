@@ -157,14 +157,13 @@ public struct Note: Sendable {
         return NoteSignature(name: name, keyID: vkey.keyID, signature: ts + sig)
     }
 
-    /// Checks the signatures made by `verifiers`: signatures by unknown keys are ignored, a
-    /// known key's bad signature rejects the note, and at least one must verify. Returns the
-    /// verifiers whose signatures verified, each once.
+    /// Checks the signatures made by `verifiers`: signatures by unknown keys are ignored, any
+    /// line by a known key that fails — a repeated one too — rejects the note, and at least one
+    /// must verify. Returns the verifiers whose signatures verified, each once.
     public func verify(_ verifiers: [NoteVerifierKey]) throws(LedgerError) -> [NoteVerifierKey] {
         var verified: [NoteVerifierKey] = []
         for sig in signatures {
             guard let v = verifiers.first(where: { $0.name == sig.name && $0.keyID == sig.keyID }) else { continue }
-            if verified.contains(v) { continue }
             let ok: Bool
             switch v.type {
             case .ed25519:
@@ -178,7 +177,7 @@ public struct Note: Sendable {
                 }
             }
             guard ok else { throw LedgerError(.badSignature, "invalid signature for key \(v.name)+\(Hex.encode(v.keyID))") }
-            verified.append(v)
+            if !verified.contains(v) { verified.append(v) }
         }
         guard !verified.isEmpty else { throw LedgerError(.badSignature, "note has no verifiable signatures") }
         return verified
