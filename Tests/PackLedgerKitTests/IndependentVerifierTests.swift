@@ -25,24 +25,3 @@ struct IndependentVerifierTests {
         #expect(last.hasSuffix(" 0 failed") && !last.hasPrefix("0 passed"), "last line: \(last)")
     }
 }
-
-/// Runs any program (not only packledger) and captures its output.
-func runCLIProcess(_ program: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "PACKLEDGER_LEDGER")
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-}

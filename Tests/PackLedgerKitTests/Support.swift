@@ -42,8 +42,14 @@ struct RunResult {
 
 /// Runs the real `packledger` binary with `arguments`, in `directory`.
 func runCLI(_ arguments: [String], in directory: String, environment: [String: String] = [:], stdin: String? = nil) throws -> RunResult {
+    try runCLIProcess(packledgerBinary, arguments, in: directory, environment: environment, stdin: stdin)
+}
+
+/// Runs any program and captures its output, with the ledger variables of the test run's own
+/// environment removed so that nothing reaches a ledger by accident.
+func runCLIProcess(_ program: String, _ arguments: [String], in directory: String, environment: [String: String] = [:], stdin: String? = nil) throws -> RunResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: packledgerBinary)
+    process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var env = ProcessInfo.processInfo.environment

@@ -185,18 +185,24 @@ public enum Ingest {
         return try SignedEvent(signing: Event(json: json), with: key)
     }
 
+    /// Runs `body(i)` for every `i` in `0..<count` on all cores, each worker taking every
+    /// n-th index so that neighbouring items (similar cost) spread evenly.
+    static func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count))
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w
+            while i < count {
+                body(i)
+                i += workers
+            }
+        }
+    }
+
     /// Maps in parallel on all cores, preserving order; the first error (by position) wins.
     public static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) throws(LedgerError) -> [R] {
         let slots = ParallelSlots<R>(items.count)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w
-            while i < items.count {
-                let r: Result<R, LedgerError>
-                do throws(LedgerError) { r = .success(try transform(items[i])) } catch { r = .failure(error) }
-                slots.results[i] = r
-                i += workers
-            }
+        parallelFor(items.count) { i in
+            do throws(LedgerError) { slots.results[i] = .success(try transform(items[i])) } catch { slots.results[i] = .failure(error) }
         }
         var out: [R] = []
         out.reserveCapacity(items.count)
@@ -208,6 +214,32 @@ public enum Ingest {
             }
         }
         return out
+    }
+}
+
+/// A parallel map started in the background, so that the calling thread can do sequential work
+/// (appending, replaying rules) meanwhile: the two-stage pipeline of `import` and `verify`.
+/// Results keep their order, and each keeps its own failure.
+final class BackgroundMap<R: Sendable>: Sendable {
+    private let slots: ParallelSlots<R>
+    private let group = DispatchGroup()
+
+    init<T: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) {
+        let slots = ParallelSlots<R>(items.count)
+        self.slots = slots
+        group.enter()
+        DispatchQueue.global().async { [group] in
+            Ingest.parallelFor(items.count) { i in
+                do throws(LedgerError) { slots.results[i] = .success(try transform(items[i])) } catch { slots.results[i] = .failure(error) }
+            }
+            group.leave()
+        }
+    }
+
+    /// Waits for every item and returns the results in order.
+    func wait() -> [Result<R, LedgerError>] {
+        group.wait()
+        return slots.results.map { $0 ?? .failure(LedgerError(.storage, "internal: a parallel task did not finish")) }
     }
 }
 
@@ -244,10 +276,10 @@ extension Ledger {
             }
             // Two stages: preparing a chunk (canonical bytes, signing unsigned lines, checking
             // signatures) runs on the other cores while the previous chunk is appended here.
-            typealias Prepared = (event: Result<SignedEvent, LedgerError>, verdict: Bool?)
-            var inFlight: (records: [InputRecord], results: ParallelSlots<Prepared>, group: DispatchGroup)?
+            typealias Prepared = (event: SignedEvent, verdict: Bool?)
+            var inFlight: (records: [InputRecord], results: BackgroundMap<Prepared>)?
             let file = reader.name
-            func startPreparing(_ chunk: [InputRecord]) throws(LedgerError) -> (records: [InputRecord], results: ParallelSlots<Prepared>, group: DispatchGroup) {
+            func startPreparing(_ chunk: [InputRecord]) throws(LedgerError) -> (records: [InputRecord], results: BackgroundMap<Prepared>) {
                 // Keys cannot change during an import (registry entries are not imported), so the
                 // keys the chunk names are looked up now and its signatures checked up front.
                 var wanted = Set(chunk.compactMap { $0.object["key_id"]?.stringValue })
@@ -256,36 +288,18 @@ extension Ledger {
                     if let k = try state.key(id) { keys[id] = k }
                 }
                 let known = keys
-                let results = ParallelSlots<Prepared>(chunk.count)
-                let group = DispatchGroup()
-                group.enter()
-                DispatchQueue.global().async {
-                    let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunk.count))
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
-                        var i = w
-                        while i < chunk.count {
-                            do throws(LedgerError) {
-                                let s = try Ingest.signedEvent(chunk[i], actor: actor, key: key, file: file)
-                                let verdict = known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) }
-                                results.results[i] = .success((.success(s), verdict))
-                            } catch {
-                                results.results[i] = .success((.failure(error), nil))
-                            }
-                            i += workers
-                        }
-                    }
-                    group.leave()
-                }
-                return (chunk, results, group)
+                return (chunk, BackgroundMap(chunk) { record throws(LedgerError) -> Prepared in
+                    let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
+                    return (s, known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) })
+                })
             }
-            func finish(_ stage: (records: [InputRecord], results: ParallelSlots<Prepared>, group: DispatchGroup)) throws(LedgerError) {
-                stage.group.wait()
-                for (i, slot) in stage.results.results.enumerated() {
+            func finish(_ stage: (records: [InputRecord], results: BackgroundMap<Prepared>)) throws(LedgerError) {
+                for (i, result) in stage.results.wait().enumerated() {
                     // A failure stays with its record and is raised only when the appends reach
                     // it, so the first bad line in file order is the one reported.
                     do throws(LedgerError) {
-                        guard case .success(let prepared)? = slot else { throw LedgerError(.storage, "internal: a record was not prepared") }
-                        count(try appendInTransaction(prepared.event.get(), signatureValid: prepared.verdict))
+                        let prepared = try result.get()
+                        count(try appendInTransaction(prepared.event, signatureValid: prepared.verdict))
                     } catch {
                         throw error.located(file: file, line: stage.records[i].line)
                     }

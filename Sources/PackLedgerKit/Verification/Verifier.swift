@@ -145,33 +145,16 @@ public struct Verifier {
         }
         // Decoding (signatures included) of the next chunk runs on the other cores while this
         // thread replays the rules over the current one: a two-stage pipeline.
-        func startDecoding(_ chunk: [Row]) -> (ParallelSlots<Decoded>, DispatchGroup) {
+        func startDecoding(_ chunk: [Row]) -> BackgroundMap<Decoded> {
             // Keys never change once registered (ids are unique forever), so a verdict made
             // with the keys known now is final; keys registered after this point are checked
             // during the replay instead.
             var keys: [String: Ed25519PublicKey] = [:]
             for (id, k) in state.keys { keys[id] = k.publicKey }
             let snapshot = keys
-            let decoded = ParallelSlots<Decoded>(chunk.count)
-            let group = DispatchGroup()
-            group.enter()
-            DispatchQueue.global().async {
-                let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunk.count))
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    var i = w
-                    while i < chunk.count {
-                        let row = chunk[i]
-                        do throws(LedgerError) {
-                            decoded.results[i] = .success(try Verifier.decode(seq: row.seq, bytes: row.bytes, hashColumn: row.hash, keys: snapshot))
-                        } catch {
-                            decoded.results[i] = .failure(error)
-                        }
-                        i += workers
-                    }
-                }
-                group.leave()
+            return BackgroundMap(chunk) { row throws(LedgerError) in
+                try Verifier.decode(seq: row.seq, bytes: row.bytes, hashColumn: row.hash, keys: snapshot)
             }
-            return (decoded, group)
         }
         // The batch whose members are being read: its manifest, key, declared size and root, and
         // the tree of the members seen so far.
@@ -181,8 +164,7 @@ public struct Verifier {
         while !chunk.isEmpty {
             let next = try readChunk()
             let nextInFlight = next.isEmpty ? nil : startDecoding(next)
-            inFlight.1.wait()
-            let decoded = inFlight.0
+            let decoded = inFlight.wait()
             defer {
                 chunk = next
                 if let nextInFlight { inFlight = nextInFlight }
@@ -197,12 +179,7 @@ public struct Verifier {
                         ? fault("entry \(expected) is missing (the next stored entry is \(seq))")
                         : fault("stored sequence number \(seq) is out of order")
                 }
-                let item: Decoded
-                switch decoded.results[i] {
-                case .success(let d)?: item = d
-                case .failure(let e)?: throw e
-                case nil: throw fault("internal: entry was not decoded")
-                }
+                let item = try decoded[i].get()
                 let entry = item.entry, event = item.event
                 guard entry.prev == prev else {
                     throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken")
