@@ -147,19 +147,10 @@ public final class RecordReader {
         }
     }
 
-    /// The next record, or nil at the end of input. Blank lines are skipped.
-    public func next() throws(LedgerError) -> InputRecord? {
-        if !buffered.isEmpty { return buffered.removeFirst() }
-        switch format {
-        case .jsonl: return try nextJSONLine()
-        case .csv: return try nextCSVRecord()
-        }
-    }
-
     private var buffered: ArraySlice<InputRecord> = []
 
-    /// Up to `count` records, JSON Lines parsed on all cores: reading stays sequential, parsing
-    /// (the costly part) does not.
+    /// Up to `count` records (fewer only at the end of input; blank lines skipped), JSON Lines
+    /// parsed on all cores: reading stays sequential, parsing (the costly part) does not.
     public func nextChunk(_ count: Int) throws(LedgerError) -> [InputRecord] {
         if !buffered.isEmpty {
             let out = Array(buffered.prefix(count))
@@ -189,7 +180,7 @@ public final class RecordReader {
         }
     }
 
-    /// Takes records back so that `next` returns them first.
+    /// Takes records back so that the next `nextChunk` returns them first.
     func pushBack(_ records: [InputRecord]) {
         buffered = ArraySlice(records) + buffered
     }
@@ -205,16 +196,6 @@ public final class RecordReader {
             throw LedgerError(.malformed, "each line must be one JSON object", at: ErrorLocation(file: file, line: line))
         }
         return InputRecord(line: line, object: object)
-    }
-
-    private func nextJSONLine() throws(LedgerError) -> InputRecord? {
-        while true {
-            lineNumber += 1
-            guard var bytes = try source.line(number: lineNumber) else { return nil }
-            if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            return try RecordReader.parseLine(bytes, line: lineNumber, file: name)
-        }
     }
 
     // MARK: CSV (RFC 4180, with a header row)

@@ -142,24 +142,6 @@ public final class Ledger {
         }
     }
 
-    /// Appends events in one transaction: all of them or, if any rule fails, none. The error
-    /// names the failing event's position in the batch (as `line`, 1-based).
-    @discardableResult
-    public func append(batch: [SignedEvent]) throws(LedgerError) -> [AppendResult] {
-        try writeTransaction { () throws(LedgerError) -> [AppendResult] in
-            var results: [AppendResult] = []
-            results.reserveCapacity(batch.count)
-            for (i, signed) in batch.enumerated() {
-                do throws(LedgerError) {
-                    results.append(try appendInTransaction(signed))
-                } catch {
-                    throw error.located(line: i + 1)
-                }
-            }
-            return results
-        }
-    }
-
     /// The append step, for callers that batch several events in one transaction.
     func appendInTransaction(_ signed: SignedEvent, signatureValid: Bool? = nil) throws(LedgerError) -> AppendResult {
         let head = try head()
