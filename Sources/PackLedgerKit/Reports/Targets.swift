@@ -84,6 +84,7 @@ public struct Targets: Sendable {
     "recovered": 30
   }
 }
+
 """
 
     /// The embedded targets.
