@@ -417,6 +417,7 @@ public enum Rules {
             try reader.allowOnly(["site"])
             _ = try reader.string("site")
             after.custodian = party.id
+            if after.collectedAt == nil { after.collectedAt = event.at }
         case .transferred:
             try reader.allowOnly(["to"])
             guard before.custodian == party.id else {
@@ -432,12 +433,18 @@ public enum Rules {
             after.custodian = to
         case .intake:
             try reader.allowOnly(["mass_kg"])
-            _ = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
+            after.intakeKg = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
+            after.intakeAt = event.at
+            after.intakeBy = party.id
             after.custodian = party.id
+            if after.collectedAt == nil { after.collectedAt = event.at }
         case .recovered:
             try reader.allowOnly(["input_kg", "recycled_output_kg", "recovered_kg"])
             let input = try reader.requiredNumber("input_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
-            _ = try reader.requiredNumber("recycled_output_kg", min: 0, max: input)
+            after.outputKg = try reader.requiredNumber("recycled_output_kg", min: 0, max: input)
+            after.inputKg = input
+            after.recoveredAt = event.at
+            after.recoveredJSON = event.data["recovered_kg"].map(CanonicalJSON.encodeString) ?? ""
             guard let recovered = try reader.materialMap("recovered_kg", allowed: nil, max: input) else {
                 throw LedgerError(.malformed, "recovered requires data.recovered_kg", at: ErrorLocation(field: "data.recovered_kg"))
             }
@@ -459,6 +466,7 @@ public enum Rules {
         let chemistry = try reader.oneOf("chemistry", DataLimits.chemistries)
         let mass = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
         let energy = try reader.requiredNumber("energy_kwh", min: 0, max: DataLimits.maxEnergyKwh)
+        let materialsJSON = event.data["materials_kg"].map(CanonicalJSON.encodeString) ?? ""
         if let materials = try reader.materialMap("materials_kg", allowed: DataLimits.materials, max: mass) {
             guard materials.reduce(0, { $0 + $1.kg }) <= mass else {
                 throw LedgerError(.outOfRange, "data.materials_kg adds up to more than data.mass_kg", at: ErrorLocation(field: "data.materials_kg"))
@@ -483,7 +491,8 @@ public enum Rules {
         var effects = Effects()
         effects.packs = [PackState(pack: packID, status: .new, custodian: party.id, producer: producer, category: category,
                                    chemistry: chemistry, massKg: mass, energyKwh: energy, producedSeq: seq, lastSeq: seq,
-                                   lastAt: event.at, placedAt: nil, placedMarket: nil, repurposedInto: nil, derivedFrom: derived)]
+                                   lastAt: event.at, placedAt: nil, placedMarket: nil, repurposedInto: nil, derivedFrom: derived,
+                                   materialsJSON: materialsJSON)]
         return effects
     }
 

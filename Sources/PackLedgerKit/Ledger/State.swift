@@ -71,6 +71,25 @@ public struct PackState: Sendable, Equatable {
     public var repurposedInto: String?
     /// The packs this one was made from.
     public var derivedFrom: [String]
+    /// Declared material content (`produced` data.materials_kg) as RFC 8785 JSON, or empty.
+    public var materialsJSON: String = ""
+    /// First `collected`, or the `intake` when it was never collected: when it became waste
+    /// collected for the EPR collection figure.
+    public var collectedAt: Timestamp?
+    /// When a recycler took it in.
+    public var intakeAt: Timestamp?
+    /// The weighed intake mass.
+    public var intakeKg: Double?
+    /// The recycler that took it in.
+    public var intakeBy: String?
+    /// When it was recovered.
+    public var recoveredAt: Timestamp?
+    /// `recovered` data.input_kg.
+    public var inputKg: Double?
+    /// `recovered` data.recycled_output_kg.
+    public var outputKg: Double?
+    /// `recovered` data.recovered_kg as RFC 8785 JSON, or empty.
+    public var recoveredJSON: String = ""
 }
 
 /// What the ledger knows of an event id.

@@ -18,12 +18,12 @@ final class SQLState: LedgerStateView {
         // An upsert, not INSERT OR REPLACE: REPLACE deletes and re-inserts, rewriting every index
         // of the row, where an UPDATE touches only the indexes whose columns changed.
         let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
-        upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
+        upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
         insertEvent = try db.prepare("INSERT INTO events (seq, event_key, kind, pack, party, actor, at_ns) VALUES (?, ?, ?, ?, ?, ?, ?)")
         insertEntry = try db.prepare("INSERT INTO entries (seq, bytes, hash) VALUES (?, ?, ?)")
     }
 
-    static let packColumns = "pack, status, custodian, producer, category, chemistry, mass_kg, energy_kwh, produced_seq, last_seq, last_at_ns, placed_at_ns, placed_market, repurposed_into, derived_from"
+    static let packColumns = "pack, status, custodian, producer, category, chemistry, mass_kg, energy_kwh, produced_seq, last_seq, last_at_ns, placed_at_ns, placed_market, repurposed_into, derived_from, materials_json, collected_at_ns, intake_at_ns, intake_kg, intake_by, recovered_at_ns, input_kg, output_kg, recovered_json"
 
     // Parties and keys change only through registry entries, which this connection writes through
     // `append`; the caches are emptied at the start of every transaction, when another process
@@ -102,7 +102,14 @@ final class SQLState: LedgerStateView {
                          producedSeq: UInt64(s.int64(8)), lastSeq: UInt64(s.int64(9)), lastAt: Timestamp(nanoseconds: s.int64(10)),
                          placedAt: s.isNull(11) ? nil : Timestamp(nanoseconds: s.int64(11)), placedMarket: s.text(12),
                          repurposedInto: s.text(13),
-                         derivedFrom: (s.text(14) ?? "").split(separator: " ").map(String.init))
+                         derivedFrom: (s.text(14) ?? "").split(separator: " ").map(String.init),
+                         materialsJSON: s.text(15) ?? "",
+                         collectedAt: s.isNull(16) ? nil : Timestamp(nanoseconds: s.int64(16)),
+                         intakeAt: s.isNull(17) ? nil : Timestamp(nanoseconds: s.int64(17)),
+                         intakeKg: s.isNull(18) ? nil : s.double(18), intakeBy: s.text(19),
+                         recoveredAt: s.isNull(20) ? nil : Timestamp(nanoseconds: s.int64(20)),
+                         inputKg: s.isNull(21) ? nil : s.double(21), outputKg: s.isNull(22) ? nil : s.double(22),
+                         recoveredJSON: s.text(23) ?? "")
     }
 
     func eventRecord(_ eventKey: String) throws(LedgerError) -> EventRecord? {
@@ -161,6 +168,15 @@ final class SQLState: LedgerStateView {
             try s.set(13, p.placedMarket)
             try s.set(14, p.repurposedInto)
             try s.set(15, p.derivedFrom.joined(separator: " "))
+            try s.set(16, p.materialsJSON)
+            try s.set(17, p.collectedAt?.nanoseconds)
+            try s.set(18, p.intakeAt?.nanoseconds)
+            try s.set(19, p.intakeKg)
+            try s.set(20, p.intakeBy)
+            try s.set(21, p.recoveredAt?.nanoseconds)
+            try s.set(22, p.inputKg)
+            try s.set(23, p.outputKg)
+            try s.set(24, p.recoveredJSON)
             try s.run()
         }
     }

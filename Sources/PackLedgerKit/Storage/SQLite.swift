@@ -172,6 +172,10 @@ public final class Statement {
     public func set(_ index: Int32, _ value: String?) throws(LedgerError) {
         if let value { try set(index, value) } else { try setNull(index) }
     }
+    /// Binds a double or NULL.
+    public func set(_ index: Int32, _ value: Double?) throws(LedgerError) {
+        if let value { try set(index, value) } else { try setNull(index) }
+    }
     /// Binds an integer or NULL.
     public func set(_ index: Int32, _ value: Int64?) throws(LedgerError) {
         if let value { try set(index, value) } else { try setNull(index) }

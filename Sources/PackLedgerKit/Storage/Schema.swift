@@ -67,7 +67,17 @@ CREATE TABLE packs (
     placed_at_ns     INTEGER,               -- first sold or installed
     placed_market    TEXT,
     repurposed_into  TEXT,
-    derived_from     TEXT    NOT NULL       -- space-separated pack ids, '' when none
+    derived_from     TEXT    NOT NULL,      -- space-separated pack ids, '' when none
+    -- For reports (PRODUCT.md §5), so that they never read event JSON:
+    materials_json   TEXT    NOT NULL,      -- declared materials_kg as RFC 8785 JSON, '' when none
+    collected_at_ns  INTEGER,               -- first collected, or the intake if never collected
+    intake_at_ns     INTEGER,
+    intake_kg        REAL,
+    intake_by        TEXT,                  -- the recycler
+    recovered_at_ns  INTEGER,
+    input_kg         REAL,
+    output_kg        REAL,
+    recovered_json   TEXT    NOT NULL       -- recovered_kg as RFC 8785 JSON, '' when none
 ) WITHOUT ROWID;
 CREATE INDEX packs_by_status ON packs(status);
 CREATE INDEX packs_by_producer ON packs(producer);
