@@ -5,7 +5,7 @@ import PackLedgerKit
 extension PackLedgerCommand {
     /// `packledger report epr|…`
     struct Report: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Extended-producer-responsibility and compliance reports.", subcommands: [EPR.self])
+        static let configuration = CommandConfiguration(abstract: "Extended-producer-responsibility and compliance reports.", subcommands: [EPR.self, Compliance.self])
     }
 }
 
@@ -48,6 +48,44 @@ extension PackLedgerCommand.Report {
                     guard !rates.isEmpty else { continue }
                     print("  \(f.category ?? "total") \(f.chemistry ?? ""): " + rates.map { "\($0.key) \(pct($0.value))" }.joined(separator: ", "))
                 }
+            }
+        }
+    }
+}
+
+extension PackLedgerCommand.Report {
+    /// `packledger report compliance [--as-of DATE]`
+    struct Compliance: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Late uploads, packs missing after removal, intake outside authorization, with the entries behind each.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var output: FormatOptions
+        @Option(name: .customLong("as-of"), help: "Compute as of this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time; default now.")
+        var asOf: String?
+
+        func run() throws {
+            var when = Timestamp.now()
+            if let asOf {
+                guard let t = Timestamp(dateOrTime: asOf) else { throw LedgerError(.usage, "--as-of \"\(asOf)\" is not a date or RFC 3339 time") }
+                when = asOf.utf8.count == 10 ? t.adding(seconds: 86_400 - 1) : t
+            }
+            let report = try ComplianceReport.compute(ledger: ledger.open(readOnly: true), asOf: when)
+            switch output.format {
+            case .json:
+                Console.json(report.json)
+            case .table:
+                print("Compliance report as of \(report.asOf.rfc3339); ledger \(report.ledger.origin), size \(report.ledger.size), root \(report.ledger.root.base64)")
+                print("\nlate uploads (\(report.late.count))")
+                Console.table(["ACTOR", "KIND", "COUNT"], report.lateByActorAndKind.map { [$0.actor, $0.kind, String($0.count)] })
+                if !report.late.isEmpty {
+                    Console.table(["SEQ", "PACK", "KIND", "ACTOR", "AT", "RECORDED", "DAYS_LATE"], report.late.map {
+                        [String($0.seq), $0.pack, $0.kind, $0.actor, $0.at.rfc3339, $0.recordedAt.rfc3339, String($0.workingDaysLate)]
+                    })
+                }
+                print("\npacks removed for end of life and unaccounted for after \(ComplianceReport.accountingDays) days (\(report.missing.count))")
+                Console.table(["PACK", "REMOVED_SEQ", "REMOVED_AT", "REMOVED_BY"], report.missing.map { [$0.pack, String($0.seq), $0.removedAt.rfc3339, $0.actor] })
+                print("\nintake outside the recycler's authorization (\(report.unauthorized.count))")
+                Console.table(["PACK", "SEQ", "RECYCLER", "AT"], report.unauthorized.map { [$0.pack, String($0.seq), $0.recycler, $0.at.rfc3339] })
             }
         }
     }

@@ -19,7 +19,7 @@ final class SQLState: LedgerStateView {
         // of the row, where an UPDATE touches only the indexes whose columns changed.
         let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
         upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
-        insertEvent = try db.prepare("INSERT INTO events (seq, event_key, kind, pack, party, actor, at_ns) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        insertEvent = try db.prepare("INSERT INTO events (seq, event_key, kind, pack, party, actor, at_ns, recorded_ns, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         insertEntry = try db.prepare("INSERT INTO entries (seq, bytes, hash) VALUES (?, ?, ?)")
     }
 
@@ -139,6 +139,8 @@ final class SQLState: LedgerStateView {
         try insertEvent.set(5, event.party)
         try insertEvent.set(6, event.actor)
         try insertEvent.set(7, event.at.nanoseconds)
+        try insertEvent.set(8, entry.recordedAt.nanoseconds)
+        try insertEvent.set(9, event.kind == .removed ? event.data["reason"]?.stringValue : nil)
         try insertEvent.run()
         for p in effects.parties {
             try upsertParty.bind(p.id, p.name, p.roles.map(\.rawValue).joined(separator: ","),

@@ -46,9 +46,12 @@ CREATE TABLE events (
     pack         TEXT,                      -- pack events
     party        TEXT,                      -- registry events
     actor        TEXT    NOT NULL,
-    at_ns        INTEGER NOT NULL
+    at_ns        INTEGER NOT NULL,
+    recorded_ns  INTEGER NOT NULL,          -- for late-upload findings (report compliance)
+    detail       TEXT                       -- the reason of a `removed` event
 );
 CREATE INDEX events_by_pack ON events(pack, seq) WHERE pack IS NOT NULL;
+CREATE INDEX events_end_of_life ON events(at_ns) WHERE kind = 'removed' AND detail = 'end-of-life';
 CREATE INDEX events_by_party ON events(party, seq) WHERE party IS NOT NULL;
 
 -- Current state of each pack.
