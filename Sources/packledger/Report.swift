@@ -9,22 +9,63 @@ extension PackLedgerCommand {
     }
 }
 
+/// Report output: format, destination, and the operator's signature.
+struct ReportOutputOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv, markdown, html }
+
+    @Option(help: "Output format: table, json, csv, markdown or html (one self-contained file with charts).") var format: Format = .table
+    @Option(help: "Write to this file instead of standard output.") var out: String?
+    @Flag(help: "Sign the report with the operator key: writes OUT.sig, a signed note binding the report's bytes to the ledger state.")
+    var sign = false
+    @OptionGroup var operatorKey: OperatorKeyOptions
+
+    func validate() throws {
+        if sign, out == nil { throw ValidationError("--sign needs --out FILE (the signature goes to FILE.sig)") }
+    }
+
+    /// Writes `text` and, with --sign, its signature.
+    func emit(_ text: String, ledger: LedgerOptions, info: LedgerInfo) throws {
+        let bytes = Array(text.utf8)
+        guard let out else {
+            print(text, terminator: "")
+            return
+        }
+        try writeFile(bytes, to: out)
+        if sign {
+            let note = try ReportSignature.sign(ledger: info, report: bytes, key: operatorKey.load(for: ledger))
+            try writeFile(note, to: out + ".sig")
+            Console.error("wrote \(out) and its signature \(out).sig")
+        }
+    }
+}
+
 extension PackLedgerCommand.Report {
     /// `packledger report epr --producer P --year Y [--market CC]`
     struct EPR: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "epr", abstract: "EU 2023/1542 figures for one producer and year, per category and chemistry, against the targets in force.")
 
         @OptionGroup var ledger: LedgerOptions
-        @OptionGroup var output: FormatOptions
+        @OptionGroup var output: ReportOutputOptions
         @Option(help: "The producer (party id).") var producer: String
         @Option(help: "The reporting year.") var year: Int
         @Option(help: "Only packs first placed on this market (ISO 3166-1 alpha-2).") var market: String?
 
         func run() throws {
-            let report = try EPRReport.compute(ledger: ledger.open(readOnly: true), producer: producer, year: year, market: market)
+            let opened = try ledger.open(readOnly: true)
+            let report = try EPRReport.compute(ledger: opened, producer: producer, year: year, market: market)
             switch output.format {
             case .json:
-                Console.json(report.json)
+                try output.emit(JSONPretty.render(report.json), ledger: ledger, info: report.ledger)
+            case .csv:
+                try output.emit(report.csv, ledger: ledger, info: report.ledger)
+            case .markdown:
+                try output.emit(report.markdown, ledger: ledger, info: report.ledger)
+            case .html:
+                var history: [EPRReport] = []
+                for y in (year - 4)...year where y > 1970 {
+                    history.append(try EPRReport.compute(ledger: opened, producer: producer, year: y, market: market))
+                }
+                try output.emit(report.html(history: history, statusCounts: opened.statusCounts(producer: producer)), ledger: ledger, info: report.ledger)
             case .table:
                 print("EPR report: producer \(producer), \(year)\(market.map { ", market \($0)" } ?? "")")
                 print("ledger \(report.ledger.origin), size \(report.ledger.size), root \(report.ledger.root.base64)\(report.checkpoint == nil ? " (not checkpointed at this size)" : ", checkpointed")")
@@ -59,7 +100,7 @@ extension PackLedgerCommand.Report {
         static let configuration = CommandConfiguration(abstract: "Late uploads, packs missing after removal, intake outside authorization, with the entries behind each.")
 
         @OptionGroup var ledger: LedgerOptions
-        @OptionGroup var output: FormatOptions
+        @OptionGroup var output: ReportOutputOptions
         @Option(name: .customLong("as-of"), help: "Compute as of this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time; default now.")
         var asOf: String?
 
@@ -72,7 +113,13 @@ extension PackLedgerCommand.Report {
             let report = try ComplianceReport.compute(ledger: ledger.open(readOnly: true), asOf: when)
             switch output.format {
             case .json:
-                Console.json(report.json)
+                try output.emit(JSONPretty.render(report.json), ledger: ledger, info: report.ledger)
+            case .csv:
+                try output.emit(report.csv, ledger: ledger, info: report.ledger)
+            case .markdown:
+                try output.emit(report.markdown, ledger: ledger, info: report.ledger)
+            case .html:
+                try output.emit(report.html, ledger: ledger, info: report.ledger)
             case .table:
                 print("Compliance report as of \(report.asOf.rfc3339); ledger \(report.ledger.origin), size \(report.ledger.size), root \(report.ledger.root.base64)")
                 print("\nlate uploads (\(report.late.count))")

@@ -134,3 +134,44 @@ struct EPRReportTests {
         #expect(try w.run(["report", "epr", "--producer", "maker", "--year", "1900"]).status == 1)
     }
 }
+
+@Suite("Report renderings and signatures")
+struct ReportRenderingTests {
+    @Test func htmlIsSelfContainedWithCharts() throws {
+        let world = try EPRReportTests.scenario()
+        let report = try EPRReport.compute(ledger: world.ledger, producer: "maker", year: 2025)
+        let history = try (2021...2025).map { try EPRReport.compute(ledger: world.ledger, producer: "maker", year: $0) }
+        let html = report.html(history: history, statusCounts: try world.ledger.statusCounts(producer: "maker"))
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.components(separatedBy: "<svg").count - 1 >= 3)
+        // No scripts and nothing fetched: the only URL is the SVG namespace name.
+        for forbidden in ["<script", "https://", "src=", "<link"] {
+            #expect(!html.contains(forbidden), "\(forbidden)")
+        }
+        #expect(html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "").contains("http://") == false)
+        #expect(html.contains("Collection rate, portable, 2021–2025"))
+        // A rate without a value never claims the target is not met.
+        #expect(!html.contains("n/a (target 50 %, not met)"))
+        let csv = report.csv.split(separator: "\n")
+        #expect(csv.first?.hasPrefix("category,chemistry,placed_units,placed_kg") == true)
+        #expect(csv.count == report.groups.count + 2)
+        #expect(report.markdown.contains("| portable | nimh | 2 / 7 | 2 / 6 |"))
+        let compliance = try ComplianceReport.compute(ledger: world.ledger)
+        #expect(compliance.csv.hasPrefix("finding,seq,pack,party,kind,at,recorded_at,working_days_late\n"))
+        #expect(compliance.html.contains("<svg") && !compliance.html.contains("<script"))
+    }
+
+    @Test func signedReportBindsBytesToTheLedgerState() throws {
+        let w = try CLIWorld()
+        _ = try w.record("produced", "X", "maker", at: "2024-01-01T00:00:00Z", data: CLIWorld.evData)
+        try w.ok(["report", "epr", "--producer", "maker", "--year", "2024", "--format", "json", "--out", "r.json", "--sign"])
+        let vkey = try NoteVerifierKey(parsing: #require(JSONParser.parse(w.ok(["info", "--format", "json"]))["verifier_key"]?.stringValue))
+        let note = try Note(parsing: KeyFiles.read(w.dir.path("r.json.sig")))
+        #expect(try note.verify([vkey]) == [vkey])
+        let lines = String(decoding: note.text, as: UTF8.self).split(separator: "\n").map(String.init)
+        let report = try KeyFiles.read(w.dir.path("r.json"))
+        let info = try Ledger(path: w.ledger, readOnly: true).info()
+        #expect(lines == ["packledger-report/v1", info.origin, String(info.size), info.root.base64, SHA256.hash(report).base64])
+        #expect(try w.run(["report", "epr", "--producer", "maker", "--year", "2024", "--sign"]).status == 64)
+    }
+}

@@ -252,6 +252,14 @@ public final class Ledger {
         return out
     }
 
+    /// How many of a producer's packs are in each status, by status name.
+    public func statusCounts(producer: String) throws(LedgerError) -> [(status: String, count: Int)] {
+        let s = try db.prepare("SELECT status, COUNT(*) FROM packs WHERE producer = ? GROUP BY status ORDER BY status").bind(producer)
+        var out: [(status: String, count: Int)] = []
+        while try s.step() { out.append((s.text(0) ?? "", Int(s.int64(1)))) }
+        return out
+    }
+
     /// Every registered party, by id.
     public func parties() throws(LedgerError) -> [PartyState] {
         let s = try db.prepare("SELECT id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq FROM parties ORDER BY id")
