@@ -230,8 +230,11 @@ func benchMain() throws {
     results.add("full verify, per-event-signed", Double(total) / verifySingle.seconds, "entries/s", against: ("verify×2", verify2))
     let verifyBatch = try run(["verify", "--ledger", batchDB])
     results.add("full verify, batch-signed", Double(total) / verifyBatch.seconds, "entries/s", against: ("300k/s", 300_000))
+    let eprRun = try run(["report", "epr", "--producer", "maker", "--year", "2021", "--format", "json", "--out", options.dir + "/epr.json", "--ledger", batchDB])
+    results.add("report epr (all \(packs) packs of one producer)", eprRun.seconds, "s", against: ("5 s", 5), lowerIsBetter: true)
+    let complianceRun = try run(["report", "compliance", "--format", "json", "--out", options.dir + "/compliance.json", "--ledger", batchDB])
+    results.add("report compliance (every event)", complianceRun.seconds, "s")
     let size = try ledger.size()
-    _ = packs
 
     // --- Proofs and reads at full size ---------------------------------------------------
     var rng = SystemRandomNumberGenerator()
