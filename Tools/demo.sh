@@ -122,6 +122,12 @@ echo "log key:     $vkey"
 echo "witness key: $wkey"
 pl verify-bundle SL-STOR-0001.bundle --trust "$vkey" --witness "$wkey" --min-witnesses 1
 pl verify --trusted demo-checkpoint.txt
+say "EPR report for cellco, 2025 (and an HTML version with charts, signed by the operator)"
+pl report epr --producer cellco --year 2025
+pl report epr --producer cellco --year 2025 --format html --out epr-cellco-2025.html --sign
+say "compliance findings (the demo's history is back-dated, so its uploads are late)"
+pl report compliance --format markdown
+
 if python3 -c 'import cryptography' 2>/dev/null; then
   say "independent verifier (Tools/plverify.py, written from Schema/FORMAT.md alone)"
   python3 "$root/Tools/plverify.py" ledger demo.db
