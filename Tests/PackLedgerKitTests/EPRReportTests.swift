@@ -107,6 +107,33 @@ struct EPRReportTests {
         #expect(report.totals.placedKg == 407 && report.totals.collectedKg == 6)
     }
 
+    /// The JSON output for portable NiMH, member by member, as computed by hand above.
+    @Test func jsonOutputMatchesExactly() throws {
+        let world = try Self.scenario()
+        let report = try EPRReport.compute(ledger: world.ledger, producer: "maker", year: 2025)
+        let group = try #require(report.json["groups"]?.arrayValue?.first { $0["category"]?.stringValue == "portable" })
+        func rate(_ value: Double?, _ reason: String?, _ target: Double?, _ met: Bool?) -> JSONValue {
+            .object(["value": value.map { .number($0) } ?? .null, "reason": reason.map { .string($0) } ?? .null,
+                     "target": target.map { .number($0) } ?? .null, "met": met.map { .bool($0) } ?? .null])
+        }
+        let noneDeclared = { (m: String) in rate(nil, "no \(m) content declared for the packs recovered in 2025", nil, nil) }
+        let expected: JSONValue = .object([
+            "category": "portable", "chemistry": "nimh",
+            "placed_on_market": ["units": 2, "kg": 7],
+            "placed_on_market_kg_by_year": ["2023": 2, "2024": 4, "2025": 7],
+            "collected": ["units": 2, "kg": 6],
+            "collection_rate": rate(6 / (13.0 / 3), nil, 0.45, true),
+            "delivered_to_recyclers_kg": 1.9,
+            "delivered_unauthorized_kg": 3.8,
+            "second_life": ["reused": 1, "repurposed": 0],
+            "recycling_efficiency": rate(1.5 / 1.9, nil, 0.5, true),
+            // Targets for materials apply from 2027: none in 2025.
+            "material_recovery": ["ni": rate(0.9, nil, nil, nil), "li": noneDeclared("li"), "co": noneDeclared("co"),
+                                  "cu": noneDeclared("cu"), "pb": noneDeclared("pb")],
+        ])
+        #expect(CanonicalJSON.encodeString(group) == CanonicalJSON.encodeString(expected))
+    }
+
     @Test func marketFilterAndEmptyProducer() throws {
         let world = try Self.scenario()
         // Market DE: P1 (2023), P2 (2024), P4 (2025), EV1 (2025, DE) — P3 was placed in FR.
