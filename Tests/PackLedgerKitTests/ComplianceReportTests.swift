@@ -78,6 +78,52 @@ struct ComplianceReportTests {
         #expect(report.lateByActorAndKind.contains { $0.actor == "maker" && $0.kind == "produced" })
     }
 
+    /// The JSON output, member by member. The ledger assigns record times when entries are
+    /// appended, so those are read back; everything else is written out by hand.
+    @Test func jsonOutputMatchesExactly() throws {
+        let world = try World(parties: [("maker", [.manufacturer]), ("oem", [.oem]), ("rec", [.recycler])])
+        let now = Timestamp.now().dayNumber
+        let onTime = Self.workingDaysBeforeToday(15), lateDay = Self.workingDaysBeforeToday(17)
+        // seq 4: A produced on time; seq 5: C produced two working days late.
+        try world.record("produced", pack: "A", actor: "maker", at: Self.noon(onTime), data: World.evPack)
+        try world.record("produced", pack: "C", actor: "maker", at: Self.noon(lateDay), data: World.evPack)
+        // seq 6–8: B produced 140 days ago, installed 130 and removed for end of life 120 days ago,
+        // all uploaded today (late); nothing followed within 90 days, so B is missing.
+        try world.record("produced", pack: "B", actor: "maker", at: Self.noon(now - 140), data: World.evPack)
+        try world.record("installed", pack: "B", actor: "oem", at: Self.noon(now - 130), data: ["vin": "WVWZZZ1JZXW000001"])
+        try world.record("removed", pack: "B", actor: "oem", at: Self.noon(now - 120), data: ["reason": "end-of-life"])
+        // seq 9: B taken in yesterday (on time, but too late to account for it) by a recycler
+        // registered without an authorization window.
+        try world.record("intake", pack: "B", actor: "rec", at: Self.noon(now - 1), data: ["mass_kg": 440])
+        let asOf = Timestamp.now()
+        let report = try ComplianceReport.compute(ledger: world.ledger, asOf: asOf)
+        var recorded: [UInt64: String] = [:]
+        for seq: UInt64 in [5, 6, 7, 8] { recorded[seq] = try world.ledger.entry(seq).recordedAt.rfc3339 }
+        func lateEntry(_ seq: UInt64, _ pack: String, _ kind: String, _ actor: String, _ atDay: Int, _ n: Int, _ late: Int) -> JSONValue {
+            .object(["seq": .number(Double(seq)), "pack": .string(pack), "kind": .string(kind), "actor": .string(actor),
+                     "at": .string(Self.noon(atDay)), "recorded_at": .string(recorded[seq] ?? ""),
+                     "deadline": .string(String(Timestamp.startOfDay(WorkingDays.deadlineDay(after: Timestamp.startOfDay(atDay), workingDays: n)).rfc3339.prefix(10))),
+                     "working_days_late": .number(Double(late))])
+        }
+        let late = { (daysAgo: Int) in WorkingDays.count(from: now - daysAgo, to: now) - 15 }
+        let info = try world.ledger.info()
+        let expected: JSONValue = .object([
+            "report": "compliance", "as_of": .string(asOf.rfc3339),
+            "ledger": ["origin": "test.example/ledger", "size": .number(Double(info.size)), "root": .string(info.root.base64)],
+            "late_uploads": [
+                "by_actor_and_kind": [["actor": "maker", "kind": "produced", "count": 2], ["actor": "oem", "kind": "installed", "count": 1],
+                                      ["actor": "oem", "kind": "removed", "count": 1]],
+                "entries": .array([lateEntry(5, "C", "produced", "maker", lateDay, 15, 2),
+                                   lateEntry(6, "B", "produced", "maker", now - 140, 15, late(140)),
+                                   lateEntry(7, "B", "installed", "oem", now - 130, 15, late(130)),
+                                   lateEntry(8, "B", "removed", "oem", now - 120, 15, late(120))]),
+            ],
+            "missing_after_removal": [["pack": "B", "seq": 8, "removed_at": .string(Self.noon(now - 120)), "removed_by": "oem"]],
+            "unauthorized_intake": [["pack": "B", "seq": 9, "recycler": "rec", "at": .string(Self.noon(now - 1))]],
+        ])
+        #expect(CanonicalJSON.encodeString(report.json) == CanonicalJSON.encodeString(expected))
+    }
+
     @Test func cliJSON() throws {
         let w = try CLIWorld()
         _ = try w.record("produced", "X", "maker", at: "2024-01-01T00:00:00Z", data: CLIWorld.evData)
