@@ -109,7 +109,7 @@ struct ComplianceReportTests {
         let info = try world.ledger.info()
         let expected: JSONValue = .object([
             "report": "compliance", "as_of": .string(asOf.rfc3339),
-            "ledger": ["origin": "test.example/ledger", "size": .number(Double(info.size)), "root": .string(info.root.base64)],
+            "ledger": ["origin": "test.example/ledger", "size": .number(Double(info.size)), "root": .string(info.root.base64), "checkpointed": false],
             "late_uploads": [
                 "by_actor_and_kind": [["actor": "maker", "kind": "produced", "count": 2], ["actor": "oem", "kind": "installed", "count": 1],
                                       ["actor": "oem", "kind": "removed", "count": 1]],

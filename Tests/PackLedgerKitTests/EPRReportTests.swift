@@ -215,7 +215,8 @@ struct ReportRenderingTests {
         #expect(csv.count == report.groups.count + 2)
         #expect(report.markdown.contains("| portable | nimh | 2 / 7 | 2 / 6 |"))
         let compliance = try ComplianceReport.compute(ledger: world.ledger)
-        #expect(compliance.csv.hasPrefix("finding,seq,pack,party,kind,at,recorded_at,working_days_late\n"))
+        #expect(compliance.csv.hasPrefix("finding,seq,pack,party,kind,at,recorded_at,working_days_late,ledger_origin,ledger_size,ledger_root\n"))
+        #expect(report.csv.split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(report.ledger.root.base64) })
         #expect(compliance.html.contains("<svg") && !compliance.html.contains("<script"))
     }
 

@@ -100,6 +100,8 @@ public struct ComplianceReport: Sendable {
     public let unauthorized: [UnauthorizedIntake]
     /// The ledger state the findings come from.
     public let ledger: LedgerInfo
+    /// Whether the latest checkpoint covers exactly that state.
+    public let checkpointed: Bool
 
     /// How long after an end-of-life removal a pack must be collected, taken in, reused or repurposed.
     public static let accountingDays = 90
@@ -154,7 +156,9 @@ public struct ComplianceReport: Sendable {
                     unauthorized.append(UnauthorizedIntake(pack: intakes.text(1) ?? "", seq: UInt64(intakes.int64(0)), recycler: recycler, at: at))
                 }
             }
-            return ComplianceReport(asOf: asOf, late: late, missing: missing, unauthorized: unauthorized, ledger: info)
+            let latest = try ledger.latestCheckpoint()?.checkpoint
+            return ComplianceReport(asOf: asOf, late: late, missing: missing, unauthorized: unauthorized, ledger: info,
+                                    checkpointed: latest.map { $0.size == info.size && $0.root == info.root } ?? false)
         }
     }
 
@@ -172,7 +176,8 @@ public struct ComplianceReport: Sendable {
     public var json: JSONValue {
         .object([
             "report": "compliance", "as_of": .string(asOf.rfc3339),
-            "ledger": .object(["origin": .string(ledger.origin), "size": .number(Double(ledger.size)), "root": .string(ledger.root.base64)]),
+            "ledger": .object(["origin": .string(ledger.origin), "size": .number(Double(ledger.size)), "root": .string(ledger.root.base64),
+                               "checkpointed": .bool(checkpointed)]),
             "late_uploads": .object([
                 "by_actor_and_kind": .array(lateByActorAndKind.map { .object(["actor": .string($0.actor), "kind": .string($0.kind), "count": .number(Double($0.count))]) }),
                 "entries": .array(late.map { l in

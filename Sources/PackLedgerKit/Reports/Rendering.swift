@@ -98,6 +98,8 @@ extension EPRReport {
                       "delivered_to_recyclers_kg", "delivered_unauthorized_kg", "reused", "repurposed", "recycling_efficiency", "recycling_efficiency_target"]
         let materials = materialsShown
         for m in materials { header += ["recovery_\(m)", "recovery_\(m)_target"] }
+        // Every row names the ledger state, so a row copied out of the file still says where it came from.
+        header += ["ledger_origin", "ledger_size", "ledger_root"]
         var lines = [header.joined(separator: ",")]
         for f in groups + [totals] {
             let total = f.category == nil
@@ -107,6 +109,7 @@ extension EPRReport {
                        ReportRendering.number(f.deliveredKg), ReportRendering.number(f.unauthorizedKg), String(f.reused), String(f.repurposed),
                        ReportRendering.number(e.value), total ? "" : ReportRendering.number(e.target)]
             for m in materials { row += [ReportRendering.number(r[m]?.value), total ? "" : ReportRendering.number(r[m]?.target)] }
+            row += [ledger.origin, String(ledger.size), ledger.root.base64]
             lines.append(row.map(ReportRendering.csv).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -183,10 +186,12 @@ extension EPRReport {
 extension ComplianceReport {
     /// One CSV row per finding.
     public var csv: String {
-        var lines = ["finding,seq,pack,party,kind,at,recorded_at,working_days_late"]
-        for l in late { lines.append(["late-upload", String(l.seq), l.pack, l.actor, l.kind, l.at.rfc3339, l.recordedAt.rfc3339, String(l.workingDaysLate)].map(ReportRendering.csv).joined(separator: ",")) }
-        for m in missing { lines.append(["missing-after-removal", String(m.seq), m.pack, m.actor, "removed", m.removedAt.rfc3339, "", ""].map(ReportRendering.csv).joined(separator: ",")) }
-        for u in unauthorized { lines.append(["unauthorized-intake", String(u.seq), u.pack, u.recycler, "intake", u.at.rfc3339, "", ""].map(ReportRendering.csv).joined(separator: ",")) }
+        var lines = ["finding,seq,pack,party,kind,at,recorded_at,working_days_late,ledger_origin,ledger_size,ledger_root"]
+        let state = [ledger.origin, String(ledger.size), ledger.root.base64]
+        func add(_ row: [String]) { lines.append((row + state).map(ReportRendering.csv).joined(separator: ",")) }
+        for l in late { add(["late-upload", String(l.seq), l.pack, l.actor, l.kind, l.at.rfc3339, l.recordedAt.rfc3339, String(l.workingDaysLate)]) }
+        for m in missing { add(["missing-after-removal", String(m.seq), m.pack, m.actor, "removed", m.removedAt.rfc3339, "", ""]) }
+        for u in unauthorized { add(["unauthorized-intake", String(u.seq), u.pack, u.recycler, "intake", u.at.rfc3339, "", ""]) }
         return lines.joined(separator: "\n") + "\n"
     }
 
