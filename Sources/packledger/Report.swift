@@ -23,6 +23,18 @@ struct ReportOutputOptions: ParsableArguments {
         if sign, out == nil { throw ValidationError("--sign needs --out FILE (the signature goes to FILE.sig)") }
     }
 
+    /// Writes the formats every report shares (JSON, CSV, Markdown); false for the ones the
+    /// command renders itself (table, HTML).
+    func emitText(_ report: some TextReport, ledger: LedgerOptions) throws -> Bool {
+        switch format {
+        case .json: try emit(JSONPretty.render(report.json), ledger: ledger, info: report.ledger)
+        case .csv: try emit(report.csv, ledger: ledger, info: report.ledger)
+        case .markdown: try emit(report.markdown, ledger: ledger, info: report.ledger)
+        case .table, .html: return false
+        }
+        return true
+    }
+
     /// Writes `text` and, with --sign, its signature.
     func emit(_ text: String, ledger: LedgerOptions, info: LedgerInfo) throws {
         let bytes = Array(text.utf8)
@@ -39,6 +51,17 @@ struct ReportOutputOptions: ParsableArguments {
     }
 }
 
+/// What the shared report formats need.
+protocol TextReport {
+    var json: JSONValue { get }
+    var csv: String { get }
+    var markdown: String { get }
+    var ledger: LedgerInfo { get }
+}
+
+extension EPRReport: TextReport {}
+extension ComplianceReport: TextReport {}
+
 extension PackLedgerCommand.Report {
     /// `packledger report epr --producer P --year Y [--market CC]`
     struct EPR: ParsableCommand {
@@ -53,13 +76,10 @@ extension PackLedgerCommand.Report {
         func run() throws {
             let opened = try ledger.open(readOnly: true)
             let report = try EPRReport.compute(ledger: opened, producer: producer, year: year, market: market)
+            if try output.emitText(report, ledger: ledger) { return }
             switch output.format {
-            case .json:
-                try output.emit(JSONPretty.render(report.json), ledger: ledger, info: report.ledger)
-            case .csv:
-                try output.emit(report.csv, ledger: ledger, info: report.ledger)
-            case .markdown:
-                try output.emit(report.markdown, ledger: ledger, info: report.ledger)
+            case .json, .csv, .markdown:
+                return
             case .html:
                 var history: [EPRReport] = []
                 for y in (year - 4)...year where y > 1970 {
@@ -111,13 +131,10 @@ extension PackLedgerCommand.Report {
                 when = asOf.utf8.count == 10 ? t.adding(seconds: 86_400 - 1) : t
             }
             let report = try ComplianceReport.compute(ledger: ledger.open(readOnly: true), asOf: when)
+            if try output.emitText(report, ledger: ledger) { return }
             switch output.format {
-            case .json:
-                try output.emit(JSONPretty.render(report.json), ledger: ledger, info: report.ledger)
-            case .csv:
-                try output.emit(report.csv, ledger: ledger, info: report.ledger)
-            case .markdown:
-                try output.emit(report.markdown, ledger: ledger, info: report.ledger)
+            case .json, .csv, .markdown:
+                return
             case .html:
                 try output.emit(report.html, ledger: ledger, info: report.ledger)
             case .table:
