@@ -40,8 +40,14 @@ public final class Ledger {
     /// The chain head while this connection holds the write lock; nil outside a write transaction.
     private var cachedHead: (size: UInt64, hash: Digest, recordedAt: Timestamp?)?
 
-    /// How long a writer waits for another writer before "ledger busy".
-    public static let busyTimeoutMilliseconds: Int32 = 10_000
+    /// How long a writer waits for another writer before "ledger busy": 10 s, or
+    /// `$PACKLEDGER_BUSY_TIMEOUT_MS` (0–600000) where an operator wants to fail faster or wait longer.
+    public static let busyTimeoutMilliseconds: Int32 = {
+        if let text = ProcessInfo.processInfo.environment["PACKLEDGER_BUSY_TIMEOUT_MS"], let ms = Int32(text), (0...600_000).contains(ms) {
+            return ms
+        }
+        return 10_000
+    }()
 
     /// Opens an existing ledger file.
     public init(path: String, readOnly: Bool = false) throws(LedgerError) {

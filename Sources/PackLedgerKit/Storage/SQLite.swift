@@ -31,6 +31,13 @@ public final class Database {
     /// The last error message of this connection.
     var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
+    static func isBusy(_ rc: Int32) -> Bool { rc & 0xff == SQLITE_BUSY || rc & 0xff == SQLITE_LOCKED }
+
+    /// Another process held the write lock for longer than the busy timeout.
+    func busy() -> LedgerError {
+        LedgerError(.storage, "ledger busy: another process holds the write lock; try again", at: ErrorLocation(file: path))
+    }
+
     func error(_ what: String) -> LedgerError {
         LedgerError(.storage, "\(what): \(errorMessage)", at: ErrorLocation(file: path))
     }
@@ -42,6 +49,7 @@ public final class Database {
         if rc != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? errorMessage
             sqlite3_free(message)
+            if Database.isBusy(rc) { throw busy() }
             throw LedgerError(.storage, text, at: ErrorLocation(file: path))
         }
     }
@@ -188,10 +196,7 @@ public final class Statement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
-            let primary = rc & 0xff
-            if primary == SQLITE_BUSY || primary == SQLITE_LOCKED {
-                throw LedgerError(.storage, "ledger busy: another process holds the write lock; try again", at: ErrorLocation(file: database.path))
-            }
+            if Database.isBusy(rc) { throw database.busy() }
             throw database.error("statement failed")
         }
     }
