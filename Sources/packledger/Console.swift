@@ -59,3 +59,12 @@ extension PackState {
         ])
     }
 }
+
+/// Loads a private key file, warning on standard error when others may read it: a key that
+/// others can read may already be someone else's signature.
+func loadPrivateKey(_ path: String) throws(LedgerError) -> Ed25519PrivateKey {
+    if KeyFiles.isExposed(path) {
+        Console.error("packledger: warning: \(path) can be read by other users; a private key should be mode 0600 (chmod 600 \(path))")
+    }
+    return try KeyFiles.loadPrivateKey(path)
+}

@@ -15,7 +15,7 @@ extension PackLedgerCommand {
             let key: Ed25519PrivateKey
             let keyPath: String
             if let operatorKey {
-                key = try KeyFiles.loadPrivateKey(operatorKey)
+                key = try loadPrivateKey(operatorKey)
                 keyPath = operatorKey
             } else {
                 key = try Ed25519PrivateKey.generate()

@@ -27,7 +27,7 @@ struct OperatorKeyOptions: ParsableArguments {
 
     func load(for ledger: LedgerOptions) throws(LedgerError) -> Ed25519PrivateKey {
         let path = operatorKey ?? ProcessInfo.processInfo.environment["PACKLEDGER_OPERATOR_KEY"] ?? ledger.defaultOperatorKeyPath
-        return try KeyFiles.loadPrivateKey(path)
+        return try loadPrivateKey(path)
     }
 }
 

@@ -46,7 +46,7 @@ extension PackLedgerCommand {
             let event = try Event(json: json)
             let signed: SignedEvent
             if let key {
-                signed = try SignedEvent(signing: event, with: KeyFiles.loadPrivateKey(key))
+                signed = try SignedEvent(signing: event, with: loadPrivateKey(key))
             } else {
                 guard let signature, let sig = Base64.decode(signature), sig.count == 64 else {
                     throw LedgerError(.malformed, "--signature must be the base64 of 64 bytes", at: ErrorLocation(field: "signature"))

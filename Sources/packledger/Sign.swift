@@ -37,7 +37,7 @@ extension PackLedgerCommand {
         @Option(help: "Sign in batches of N events: one signature over each batch's Merkle root (Schema/FORMAT.md §13).") var batch: Int?
 
         func run() throws {
-            let privateKey = try KeyFiles.loadPrivateKey(key)
+            let privateKey = try loadPrivateKey(key)
             let reader = try RecordReader(path: file, format: format)
             var printer = ProgressPrinter(verb: "signed")
             // With --out, write to a temporary file renamed into place at the end, so a bad record
@@ -83,7 +83,7 @@ extension PackLedgerCommand {
         }
 
         func run() throws {
-            let privateKey = try key.map { path throws(LedgerError) in try KeyFiles.loadPrivateKey(path) }
+            let privateKey = try key.map { path throws(LedgerError) in try loadPrivateKey(path) }
             let reader = try RecordReader(path: file, format: inputFormat)
             let ledger = try ledger.open()
             var printer = ProgressPrinter(verb: "imported")

@@ -9,6 +9,8 @@ extension PackLedgerCommand {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var output: FormatOptions
         @Option(help: "A checkpoint note kept from an earlier visit: the ledger must extend it.") var trusted: String?
+        @Flag(help: "Also run SQLite's integrity check and compare every projection (packs, parties, keys, events, tree) with the entries.")
+        var deep = false
 
         func run() throws {
             let ledger = try ledger.open(readOnly: true)
@@ -17,7 +19,7 @@ extension PackLedgerCommand {
             verifier.progress = { Console.progress("verified \($0) entries") }
             let report: VerifyReport
             do {
-                report = try verifier.verify(ledger, trusted: trustedCheckpoint)
+                report = try verifier.verify(ledger, trusted: trustedCheckpoint, deep: deep)
                 Console.endProgress()
             } catch {
                 Console.endProgress()

@@ -260,6 +260,16 @@ struct CLITests {
                              "is already entry \(before - 1) with different content")
     }
 
+    @Test func aPrivateKeyReadableByOthersIsWarnedAbout() throws {
+        let w = try CLIWorld()
+        #expect(chmod(w.dir.path("maker.key"), 0o644) == 0)
+        let r = try w.record("produced", "X", "maker", at: "2024-01-01T00:00:00Z", data: CLIWorld.evData)
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("warning: maker.key can be read by other users"), "\(r.stderr)")
+        #expect(chmod(w.dir.path("maker.key"), 0o600) == 0)
+        #expect(try w.record("produced", "Y", "maker", at: "2024-01-01T00:00:00Z", data: CLIWorld.evData).stderr.isEmpty)
+    }
+
     @Test func usageErrorsExit64() throws {
         let w = try CLIWorld()
         let missing = try w.run(["record", "produced", "--actor", "maker", "--key", "maker.key"])

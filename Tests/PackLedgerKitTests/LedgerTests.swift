@@ -162,6 +162,36 @@ struct LedgerTests {
         #expect(error?.reason.contains("the chain is broken") == true)
     }
 
+    /// Reads trust the projections; `verify --deep` checks them against the entries.
+    @Test(arguments: [
+        ("UPDATE packs SET status = 'recycled' WHERE pack = 'P'", "pack P differs"),
+        ("UPDATE packs SET custodian = 'maker' WHERE pack = 'P'", "pack P differs"),
+        ("UPDATE parties SET roles = 'manufacturer,recycler' WHERE id = 'maker'", "party maker differs"),
+        ("UPDATE keys SET valid_until_ns = 1 WHERE party = 'oem'", "differs"),
+        ("UPDATE events SET kind = 'sold' WHERE seq = 4", "events row of entry 4"),
+        ("DELETE FROM events WHERE seq = 4", "events rows"),
+        ("INSERT INTO packs SELECT 'GHOST', status, custodian, producer, category, chemistry, mass_kg, energy_kwh, produced_seq, last_seq, last_at_ns, placed_at_ns, placed_market, repurposed_into, derived_from, materials_json, collected_at_ns, intake_at_ns, intake_kg, intake_by, recovered_at_ns, input_kg, output_kg, recovered_json FROM packs WHERE pack = 'P'", "packs stored"),
+    ])
+    func deepVerifyFindsProjectionsOutOfStep(sql: String, message: String) throws {
+        let world = try Self.tamperable()
+        _ = try Verifier().verify(world.ledger, deep: true)
+        try world.ledger.db.execute(sql)
+        _ = try Verifier().verify(world.ledger) // the entries themselves are intact
+        let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger, deep: true) }
+        #expect(error?.reason.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test func deepVerifyFindsAWrongTreeNode() throws {
+        let world = try World(parties: [("maker", [.manufacturer])])
+        for i in 0..<40 {
+            try world.record("produced", pack: "T\(i)", actor: "maker", at: "2024-01-10T08:00:00Z", data: ["category": "ev", "chemistry": "lfp", "mass_kg": 300, "energy_kwh": 50])
+        }
+        _ = try Verifier().verify(world.ledger, deep: true)
+        try world.ledger.db.execute("DROP TRIGGER tree_no_update; UPDATE tree SET hash = zeroblob(32) WHERE level = 4 AND idx = 0")
+        let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger, deep: true) }
+        #expect(error?.reason.contains("tree node (level 4, index 0)") == true, "\(String(describing: error))")
+    }
+
     @Test func keyValidityWindowsAreEnforced() throws {
         let world = try World()
         let makerKey = try #require(world.keys["maker"])

@@ -47,6 +47,13 @@ public enum KeyFiles {
         return [UInt8](data)
     }
 
+    /// Whether a key file can be read by its group or by others: a private key should be 0600.
+    public static func isExposed(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        return st.st_mode & 0o077 != 0
+    }
+
     /// Loads a PEM private key file.
     public static func loadPrivateKey(_ path: String) throws(LedgerError) -> Ed25519PrivateKey {
         do {

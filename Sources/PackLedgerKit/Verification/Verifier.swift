@@ -33,11 +33,13 @@ public struct Verifier {
 
     /// Verifies the ledger; throws an `.integrity` (or rule) error naming the first bad entry.
     ///
+    /// With `deep`, SQLite's own integrity check runs too, and every projection row (packs,
+    /// parties, keys, events, tree) must equal what the replay derived.
     /// With `trusted`, a checkpoint the caller kept from an earlier visit, the ledger must also
     /// extend it: same root at its size, and at least that many entries. Every checkpoint stored
     /// in the ledger must be signed by an operator key and match the replayed tree, and the
     /// stored tree must give the replayed root.
-    public func verify(_ ledger: Ledger, trusted: Checkpoint? = nil) throws(LedgerError) -> VerifyReport {
+    public func verify(_ ledger: Ledger, trusted: Checkpoint? = nil, deep: Bool = false) throws(LedgerError) -> VerifyReport {
         try ledger.db.readTransaction { () throws(LedgerError) -> VerifyReport in
             let stored = try ledger.checkpoints()
             var sizes = Set(stored.map(\.checkpoint.size))
@@ -73,9 +75,82 @@ public struct Verifier {
             guard try ledger.root(size: report.entries) == report.root else {
                 throw LedgerError(.integrity, "the stored Merkle tree does not match the entries")
             }
+            if deep { try Verifier.crossCheck(ledger, state: state, entries: report.entries) }
             return VerifyReport(origin: report.origin, entries: report.entries, root: report.root, headHash: report.headHash,
                                 checkpoints: stored.count, parties: report.parties, packs: report.packs)
         }
+    }
+
+    /// `verify --deep`: the projections must be exactly what the entries imply, because reads
+    /// (history, status, reports) trust them.
+    static func crossCheck(_ ledger: Ledger, state: MemoryState, entries: UInt64) throws(LedgerError) {
+        let integrity = try ledger.db.prepare("PRAGMA integrity_check")
+        while try integrity.step() {
+            let line = integrity.text(0) ?? ""
+            guard line == "ok" else { throw LedgerError(.integrity, "SQLite integrity check: \(line)") }
+        }
+        func mismatch(_ what: String) -> LedgerError { LedgerError(.integrity, "projection out of step with the entries: \(what)") }
+        let packs = try ledger.packs()
+        guard packs.count == state.packs.count else { throw mismatch("\(packs.count) packs stored, \(state.packs.count) derived") }
+        for p in packs where state.packs[p.pack] != p {
+            throw mismatch("pack \(p.pack) differs from its replayed state").located(entry: p.lastSeq)
+        }
+        let parties = try ledger.parties()
+        guard parties.count == state.parties.count else { throw mismatch("\(parties.count) parties stored, \(state.parties.count) derived") }
+        for p in parties where state.parties[p.id] != p { throw mismatch("party \(p.id) differs").located(entry: p.registeredSeq) }
+        var keyCount = 0
+        for owner in Set(state.keys.values.map(\.party)) {
+            for k in try ledger.keys(of: owner) {
+                keyCount += 1
+                guard state.keys[k.keyID] == k else { throw mismatch("key \(k.keyID) differs").located(entry: k.addedSeq) }
+            }
+        }
+        guard keyCount == state.keys.count else { throw mismatch("\(keyCount) keys stored, \(state.keys.count) derived") }
+        // Every entry has exactly its own events row, with the envelope of its event.
+        let rows = try ledger.db.prepare("SELECT e.seq, e.event_key, e.kind, e.pack, e.party, e.actor, e.at_ns, e.recorded_ns, n.bytes FROM events e JOIN entries n ON n.seq = e.seq ORDER BY e.seq")
+        var count: UInt64 = 0
+        while try rows.step() {
+            let seq = UInt64(rows.int64(0))
+            let entry = try Entry(decoding: rows.blob(8))
+            let event = try Ledger.event(of: entry)
+            guard rows.blob(1) == Event.keyBytes(event.eventKey), rows.text(2) == event.kind.rawValue, rows.text(3) == event.pack,
+                  rows.text(4) == event.party, rows.text(5) == event.actor, rows.int64(6) == event.at.nanoseconds,
+                  rows.int64(7) == entry.recordedAt.nanoseconds else {
+                throw mismatch("the events row of entry \(seq) differs from its entry").located(entry: seq)
+            }
+            count += 1
+        }
+        guard count == entries else { throw mismatch("\(count) events rows for \(entries) entries") }
+        // The stored tree: rebuild every complete node of the stored levels in one pass over the
+        // entry hashes, then compare the table with it row for row.
+        var expected: [UInt64: Digest] = [:]
+        func key(_ level: Int, _ index: UInt64) -> UInt64 { UInt64(level) << 56 | index }
+        var stack: [(level: Int, hash: Digest)] = []
+        var seq: UInt64 = 0
+        let leaves = try ledger.db.prepare("SELECT hash FROM entries ORDER BY seq")
+        while try leaves.step() {
+            guard let leaf = Digest(leaves.blob(0)) else { throw LedgerError(.integrity, "an entry hash is not 32 bytes") }
+            var item = (level: 0, hash: leaf)
+            var index = seq
+            while let top = stack.last, top.level == item.level {
+                stack.removeLast()
+                item = (item.level + 1, Merkle.node(top.hash, item.hash))
+                index >>= 1
+                if item.level >= TreeStore.lowestStoredLevel { expected[key(item.level, index)] = item.hash }
+            }
+            stack.append(item)
+            seq += 1
+        }
+        let nodes = try ledger.db.prepare("SELECT level, idx, hash FROM tree")
+        var stored = 0
+        while try nodes.step() {
+            let level = Int(nodes.int64(0)), index = UInt64(nodes.int64(1))
+            guard let want = expected[key(level, index)], nodes.blob(2) == want.bytes else {
+                throw mismatch("tree node (level \(level), index \(index)) is not the root of its entries").located(entry: index << UInt64(level))
+            }
+            stored += 1
+        }
+        guard stored == expected.count else { throw mismatch("\(stored) tree nodes stored, \(expected.count) expected") }
     }
 
     /// One stored row after the checks that need no replayed state.
