@@ -338,6 +338,10 @@ extension Ledger {
                 }
             }
             try drain()
+            // An empty export is almost always a failed one; saying so beats "imported 0 of 0".
+            guard summary.records > 0 else {
+                throw LedgerError(.malformed, "the input holds no records", at: ErrorLocation(file: reader.name))
+            }
             return summary
         }
     }
