@@ -51,9 +51,8 @@ through its CLI): "same" or "differs".
   * §9: a stored or trusted checkpoint larger than the ledger names the first missing entry
     (same); a bad signature or a different root names no entry (the reference names size - 1
     for a different root).
-  * §5, §9: the operator keys are the keys held by `operator`: only the `ledger.init` key, as
-    `party.key-added` and `party.key-revoked` need a registered party and the operator is not
-    one (now stated in §5; same).
+  * §5, §9: the operator keys are the keys held by `operator`: the `ledger.init` key and any
+    added for party `operator` (rotation, now stated in §5; same).
   * §2, §5: `party` of a registry event has the party-id syntax of `actor`.
   * All base64 (signature lines, verifier keys, bundle and tlog-proof fields, checkpoint
     roots) must be canonical, padding bits zero, so that no byte can change unnoticed (§11)
@@ -1058,7 +1057,7 @@ def _registered_party(state: State, ev: Event) -> Party:
     return party
 
 
-def apply_party_registered(state: State, ev: Event):
+def apply_party_registered(state: State, ev: Event, signing_key: str):
     if ev.subject == "operator" or ev.subject in state.parties:
         raise Fault(f"party {ev.subject!r} cannot be registered again")
     d = Data(ev.data)
@@ -1079,24 +1078,30 @@ def apply_party_registered(state: State, ev: Event):
     state.keys[key.key_id] = key
 
 
-def apply_key_added(state: State, ev: Event):
-    party = _registered_party(state, ev)
+def apply_key_added(state: State, ev: Event, signing_key: str):
+    """§5: a registered party's new key, or (party `operator`) a new operator key: rotation."""
+    party = None if ev.subject == "operator" else _registered_party(state, ev)
     d = Data(ev.data)
     valid_from = d.instant("valid_from", required=False)
     key = _new_key(state, d, "key", ev.subject, ev.at_ns if valid_from is None else valid_from)
     d.done()
-    party.keys.add(key.key_id)
+    if party is not None:
+        party.keys.add(key.key_id)
     state.keys[key.key_id] = key
 
 
-def apply_key_revoked(state: State, ev: Event):
-    party = _registered_party(state, ev)
+def apply_key_revoked(state: State, ev: Event, signing_key: str):
+    """§5: ends a key's validity; the operator may not revoke the key signing the revocation."""
+    party = None if ev.subject == "operator" else _registered_party(state, ev)
     d = Data(ev.data)
     kid = d.match("key_id", HEX16_RE, "a key id (16 lowercase hex digits)")
     valid_until = d.instant("valid_until", required=False)
     d.done()
-    if kid not in party.keys:
+    owned = (kid in party.keys) if party is not None else (kid in state.keys and state.keys[kid].party == "operator")
+    if not owned:
         raise Fault(f"key {kid} is not a key of {ev.subject}")
+    if party is None and kid == signing_key:
+        raise Fault("the operator cannot revoke the key that signs the revocation")
     key = state.keys[kid]
     if key.valid_until is not None:
         raise Fault(f"key {kid} is already revoked")
@@ -1429,7 +1434,7 @@ class Replayer:
         if ev.kind in REGISTRY_KINDS:
             if ev.actor != "operator":
                 raise Fault(f"{ev.kind} must be stated by the operator")
-            REGISTRY_RULES[ev.kind](state, ev)
+            REGISTRY_RULES[ev.kind](state, ev, entry.key_id)
             return None
         if ev.actor == "operator":
             what = "batch manifests" if ev.kind == BATCH_KIND else "pack events"
@@ -1782,6 +1787,8 @@ def verify_bundle(data: bytes, log_key: NoteKey, witness_keys=(),
             raise fault.at_entry(be.seq)
     # 5. the pack
     pack = replayer.state.packs.get(obj["pack"])
+    if log_key.public not in replayer.state.operator_keys():
+        raise Fault("the trusted log key is not an operator key of this ledger")
     if pack is None:
         raise Fault(f"pack {obj['pack']} does not exist after the replay")
     return BundleResult(obj["pack"], pack.status, len(parsed), cp)
@@ -1794,8 +1801,8 @@ def check_init_names_log(ev: Event, cp: Checkpoint, log_key: NoteKey):
     if ev.data.get("origin") != cp.origin:
         raise Fault(f"ledger.init names origin {ev.data.get('origin')!r}, not the "
                     f"checkpoint's {cp.origin!r}")
-    if ev.data.get("operator_key") != base64.b64encode(log_key.public).decode():
-        raise Fault("ledger.init's operator_key is not the trusted log key")
+    # §11 step 5: the trusted key must be an operator key after the replay (entry 0's, or one
+    # added for `operator` by a rotation), checked once the entries are replayed.
 
 
 # ---------------------------------------------------------------------------------------------

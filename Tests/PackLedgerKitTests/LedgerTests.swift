@@ -237,6 +237,25 @@ struct LedgerTests {
         try world.record("produced", pack: "TXT", actor: "maker", at: "2024-01-10T08:00:00Z", data: ["category": "ev", "chemistry": "nmc", "mass_kg": 1, "energy_kwh": 1, "plant": .string(String(repeating: "e\u{301}", count: 100))])
     }
 
+    /// An event signed after its key's end cannot be imported; forced into the file by hand
+    /// (correctly chained), `verify` flags it.
+    @Test func anEntryForcedInWithARevokedKeyIsFlagged() throws {
+        let world = try World(parties: [("maker", [.manufacturer])])
+        let key = try #require(world.keys["maker"])
+        _ = try world.registry(.partyKeyRevoked, party: "maker", data: ["key_id": .string(key.publicKey.keyID), "valid_until": "2024-06-01T00:00:00Z"])
+        let json = world.event("produced", pack: "LATE", actor: "maker", at: "2024-07-01T00:00:00Z",
+                               data: ["category": "ev", "chemistry": "lfp", "mass_kg": 300, "energy_kwh": 50])
+        let signed = try SignedEvent(signing: Event(json: json), with: key)
+        #expect(throws: LedgerError.self) { try world.ledger.append(signed) }
+        let head = try world.ledger.entry(try world.ledger.size() - 1)
+        let forced = Entry(seq: head.seq + 1, recordedAt: head.recordedAt, prev: head.hash, keyID: signed.keyID,
+                           signature: signed.signature, eventBytes: signed.bytes)
+        try world.ledger.db.prepare("INSERT INTO entries (seq, bytes, hash) VALUES (?, ?, ?)").bind(forced.seq, forced.bytes, forced.hash.bytes).run()
+        let error = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
+        #expect(error?.location.entry == forced.seq)
+        #expect(error?.code == .invalidKey && error?.reason.contains("revoked") == true, "\(String(describing: error))")
+    }
+
     @Test func derivedFromMustNameAPackRepurposedIntoThisOne() throws {
         let world = try World()
         try world.record("produced", pack: "A", actor: "maker", at: "2024-01-10T08:00:00Z", data: World.evPack)

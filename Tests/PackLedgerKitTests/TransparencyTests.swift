@@ -123,6 +123,41 @@ struct TransparencyTests {
         #expect(truncated?.reason.contains("truncated") == true)
     }
 
+    /// Issue 6: the operator's key rotation is in the ledger, and checkpoints under the old and
+    /// the new key both verify.
+    @Test func operatorKeyRotation() throws {
+        let world = try Self.lineageWorld()
+        let old = world.operatorKey, new = try Ed25519PrivateKey.generate()
+        let cpOld = try world.ledger.checkpoint(signingWith: old)
+        // The new key is added by an entry the old one signs.
+        _ = try world.registry(.partyKeyAdded, party: "operator", data: ["key": .string(Base64.encode(new.publicKey.raw))])
+        func operatorEntry(_ kind: EventKind, _ data: [String: JSONValue], signedBy key: Ed25519PrivateKey) throws -> AppendResult {
+            let json: JSONValue = .object(["event_id": .string(UUID().uuidString.lowercased()), "kind": .string(kind.rawValue), "actor": "operator",
+                                           "party": "operator", "at": .string(Timestamp.now().rfc3339), "data": .object(data)])
+            return try world.ledger.append(SignedEvent(signing: Event(json: json), with: key))
+        }
+        // The old key cannot revoke itself; the new one revokes it.
+        let selfRevoke = #expect(throws: LedgerError.self) { try operatorEntry(.partyKeyRevoked, ["key_id": .string(old.publicKey.keyID)], signedBy: old) }
+        #expect(selfRevoke?.code == .conflict)
+        _ = try operatorEntry(.partyKeyRevoked, ["key_id": .string(old.publicKey.keyID)], signedBy: new)
+        #expect(try world.ledger.info().operatorKey == new.publicKey)
+        // Afterwards the old key signs nothing: neither checkpoints nor registry entries.
+        #expect(throws: LedgerError.self) { try world.ledger.checkpoint(signingWith: old) }
+        let stale = #expect(throws: LedgerError.self) { try world.register("late", roles: [.oem]) }
+        #expect(stale?.code == .invalidKey)
+        try world.record("installed", pack: "SL", actor: "rep", at: "2025-05-10T08:00:00Z", data: ["asset": "BESS-1"])
+        let cpNew = try world.ledger.checkpoint(signingWith: new)
+        #expect(try Verifier().verify(world.ledger, deep: true).checkpoints == 2)
+        #expect(try Verifier().verify(world.ledger, trusted: cpOld.checkpoint).entries == cpNew.checkpoint.size)
+        // A bundle under the new key verifies: entry 0 names the old key, the rotation entries
+        // travel with it.
+        let bundle = try EvidenceBundle.build(ledger: world.ledger, pack: "SL")
+        let newVKey = NoteVerifierKey(name: cpNew.checkpoint.origin, type: .ed25519, key: new.publicKey)
+        #expect(try EvidenceBundle.verify(bundle, trust: newVKey).status == .inService)
+        let stranger = NoteVerifierKey(name: cpNew.checkpoint.origin, type: .ed25519, key: try Ed25519PrivateKey.generate().publicKey)
+        #expect(throws: LedgerError.self) { try EvidenceBundle.verify(bundle, trust: stranger) }
+    }
+
     @Test func witnessRefusesOlderAndForkedCheckpoints() throws {
         let dir = try TemporaryDirectory()
         let world = try Self.lineageWorld()

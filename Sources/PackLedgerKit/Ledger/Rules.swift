@@ -200,7 +200,7 @@ public enum Rules {
             guard party == nil else {
                 throw LedgerError(.missingRole, "only the operator may record \(event.kind.rawValue); \(event.actor) is a party", at: ErrorLocation(field: "actor"))
             }
-            return .accept(try judgeRegistry(event, seq: seq, state: state))
+            return .accept(try judgeRegistry(event, seq: seq, signingKey: signed.keyID, state: state))
         }
         guard let party else {
             throw LedgerError(.missingRole, "the operator records registry entries only, not \(event.kind.rawValue)", at: ErrorLocation(field: "actor"))
@@ -272,7 +272,7 @@ public enum Rules {
         return .accept(effects)
     }
 
-    static func judgeRegistry(_ event: Event, seq: UInt64, state: some LedgerStateView) throws(LedgerError) -> Effects {
+    static func judgeRegistry(_ event: Event, seq: UInt64, signingKey: String, state: some LedgerStateView) throws(LedgerError) -> Effects {
         let reader = DataReader(data: event.data, kind: event.kind)
         let partyID = event.party ?? ""
         var effects = Effects()
@@ -308,18 +308,30 @@ public enum Rules {
             effects.keys = [try newKey("key", validFrom: validFrom)]
         case .partyKeyAdded:
             try reader.allowOnly(["key", "valid_from"])
-            guard try state.party(partyID) != nil else {
+            // The operator rotates its own key the same way: the new key is added by an entry the
+            // current one signs, so every verifier can follow the rotation.
+            // (No `||` here: its autoclosure would lose the typed throw.)
+            var known = partyID == Identifiers.operatorID
+            if !known { known = try state.party(partyID) != nil }
+            guard known else {
                 throw LedgerError(.unknownParty, "party \(partyID) is not registered", at: ErrorLocation(field: "party"))
             }
             effects.keys = [try newKey("key", validFrom: try reader.time("valid_from") ?? event.at)]
         case .partyKeyRevoked:
             try reader.allowOnly(["key_id", "valid_until"])
-            guard try state.party(partyID) != nil else {
+            // (No `||` here: its autoclosure would lose the typed throw.)
+            var known = partyID == Identifiers.operatorID
+            if !known { known = try state.party(partyID) != nil }
+            guard known else {
                 throw LedgerError(.unknownParty, "party \(partyID) is not registered", at: ErrorLocation(field: "party"))
             }
             let keyID = try reader.requiredString("key_id", max: 16)
             guard var key = try state.key(keyID), key.party == partyID else {
                 throw LedgerError(.notFound, "party \(partyID) has no key \(keyID)", at: ErrorLocation(field: "data.key_id"))
+            }
+            // The key signing this entry stays valid, so the operator always keeps one.
+            guard !(partyID == Identifiers.operatorID && keyID == signingKey) else {
+                throw LedgerError(.conflict, "the operator cannot revoke the key that signs the revocation; sign it with the new key", at: ErrorLocation(field: "data.key_id"))
             }
             guard key.validUntil == nil else {
                 throw LedgerError(.conflict, "key \(keyID) is already revoked", at: ErrorLocation(field: "data.key_id"))

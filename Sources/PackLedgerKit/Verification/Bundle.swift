@@ -60,6 +60,9 @@ public enum EvidenceBundle {
                 }
             }
             let registry = try ledger.db.prepare("SELECT seq FROM events WHERE party = ?")
+            // The operator's own key entries too: they show which keys signed the registry and
+            // the checkpoint after a rotation.
+            parties.insert(Identifiers.operatorID)
             for party in parties.sorted() {
                 try registry.bind(party)
                 while try registry.step() { seqs.insert(UInt64(registry.int64(0))) }
@@ -185,9 +188,8 @@ public enum EvidenceBundle {
                 throw error.located(field: field, entry: seq)
             }
             if seq == 0 {
-                guard event.data["origin"]?.stringValue == checkpoint.origin,
-                      event.data["operator_key"]?.stringValue == Base64.encode(trust.key.raw) else {
-                    throw bad("entry 0 does not name the trusted origin and operator key", field: field, entry: 0)
+                guard event.data["origin"]?.stringValue == checkpoint.origin else {
+                    throw bad("entry 0 does not name the trusted origin", field: field, entry: 0)
                 }
             }
             let signedEvent: SignedEvent
@@ -232,6 +234,11 @@ public enum EvidenceBundle {
             if event.pack == pack { history.append(event) }
             previousSeq = seq
             previousRecorded = entry.recordedAt
+        }
+        // The trusted key must be the operator's: the key of entry 0, or one it (or a successor)
+        // added in the registry entries replayed above.
+        guard state.keys.values.contains(where: { $0.party == Identifiers.operatorID && $0.publicKey == trust.key }) else {
+            throw bad("the trusted key is not an operator key of this ledger", field: "checkpoint")
         }
         guard let final = state.pack(pack) else { throw bad("the bundle has no produced event for pack \(pack)", field: "pack") }
         return Report(pack: pack, status: final.status, checkpoint: checkpoint, entries: items.count, history: history, witnesses: verifiedWitnesses)
