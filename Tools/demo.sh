@@ -81,8 +81,8 @@ rec removed   $P quickfix 2024-10-01T08:00:00Z '{"reason":"swap"}'
 rec reused    $P quickfix 2024-10-02T08:00:00Z
 rec installed $P quickfix 2024-10-03T08:00:00Z '{"vin":"WAUZZZ8V3KA000790"}'
 
-say "05BPE01ABC1234R5A0000123 (GB/T 34014-style code): scrapped with the vehicle"
-P=05BPE01ABC1234R5A0000123
+say "05BPB01ABC1234R5A0000123 (GB/T 34014 code: manufacturer 05B, pack, type B = LFP): scrapped with the vehicle"
+P=05BPB01ABC1234R5A0000123
 rec produced  $P cellco    2023-07-01T08:00:00Z '{"category":"ev","chemistry":"lfp","mass_kg":310,"energy_kwh":50}'
 rec installed $P autowerk  2023-07-15T08:00:00Z '{"vin":"LSVAU2180N2000001","market":"CN"}'
 rec collected $P scrapco   2025-09-01T08:00:00Z

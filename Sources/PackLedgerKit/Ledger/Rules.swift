@@ -473,6 +473,14 @@ public enum Rules {
 
     static func judgeProduced(_ event: Event, party: PartyState, reader: DataReader, seq: UInt64, state: some LedgerStateView) throws(LedgerError) -> Effects {
         let packID = event.pack ?? ""
+        // A 24-character id of capitals and digits is a GB/T 34014 code and must be a valid one.
+        if BatteryCode.hasShape(packID) {
+            do throws(LedgerError) {
+                _ = try BatteryCode(packID)
+            } catch {
+                throw LedgerError(.malformed, error.reason, at: ErrorLocation(field: "pack"))
+            }
+        }
         try reader.allowOnly(["category", "chemistry", "mass_kg", "energy_kwh", "materials_kg", "recycled_share", "plant", "model", "producer", "derived_from"])
         let category = try reader.oneOf("category", DataLimits.categories)
         let chemistry = try reader.oneOf("chemistry", DataLimits.chemistries)
