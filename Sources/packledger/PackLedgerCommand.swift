@@ -12,7 +12,7 @@ struct PackLedgerCommand: ParsableCommand {
         subcommands: [
             Init.self, Info.self, Keygen.self, Party.self, Record.self, Sign.self, Import.self, EntryCommand.self,
             History.self, Status.self, Packs.self, Verify.self, CheckpointCommand.self, Prove.self,
-            Consistency.self, VerifyBundle.self, WitnessCommand.self, Report.self, Code.self,
+            Consistency.self, VerifyBundle.self, WitnessCommand.self, Report.self, Code.self, PassportCommand.self,
         ]
     )
 
