@@ -77,6 +77,14 @@ CREATE INDEX packs_by_producer ON packs(producer);
 CREATE INDEX packs_by_category ON packs(category);
 CREATE INDEX packs_by_repurposed_into ON packs(repurposed_into) WHERE repurposed_into IS NOT NULL;
 
+-- Composition: the modules and cells a `produced` pack lists, each part of one parent only.
+CREATE TABLE components (
+    component  TEXT    PRIMARY KEY,
+    parent     TEXT    NOT NULL,
+    seq        INTEGER NOT NULL                -- the produced entry that listed it
+) WITHOUT ROWID;
+CREATE INDEX components_by_parent ON components(parent);
+
 -- Registered parties (the operator is not a party; its key is in `keys`).
 CREATE TABLE parties (
     id                    TEXT    PRIMARY KEY,

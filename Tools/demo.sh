@@ -98,6 +98,10 @@ if pl record intake --pack PACK-EV-0003 --actor metalback --key metalback.key --
   echo "demo: expected a rejection" >&2; exit 1
 fi
 
+say "the GB/T 34014 code explained, and the battery passport of the second-life pack"
+pl code parse 05BPB01ABC1234R5A0000123
+pl passport SL-STOR-0001
+
 say "history of PACK-EV-0001"
 pl history PACK-EV-0001
 say "history of SL-STOR-0001 (second life)"

@@ -892,6 +892,7 @@ class State:
     keys: dict = field(default_factory=dict)      # key id -> Key
     packs: dict = field(default_factory=dict)     # pack id -> Pack
     seen_ids: set = field(default_factory=set)    # lowercased event ids
+    parents: dict = field(default_factory=dict)   # component id -> pack id (§7 components)
 
     def operator_keys(self) -> list[bytes]:
         """Raw keys that may sign checkpoints (§9 "an operator key").
@@ -1140,7 +1141,31 @@ LIFECYCLE = {
 TAKES_CUSTODY = frozenset({"produced", "installed", "removed", "collected", "intake"})
 
 
+GBT_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+GBT_DATE = "123456789ABCDEFGHJKLMNPRSTUVWXY"
+GBT_MONTH = "123456789ABC"
+
+
+def check_gbt_code(code: str, where: str) -> str:
+    """§7: a 24-character id of capitals and digits is a GB/T 34014 code; returns its level."""
+    classes = ([GBT_ALNUM] * 3 + [frozenset("PMC"), frozenset("ABCDEFGZ")] + [GBT_ALNUM] * 9
+               + [frozenset(GBT_DATE), frozenset(GBT_MONTH), frozenset(GBT_DATE)] + [frozenset("0123456789")] * 7)
+    for i, (c, allowed) in enumerate(zip(code, classes)):
+        if c not in allowed:
+            raise Fault(f"{where}: battery code position {i + 1} '{c}' is not allowed")
+    month, day = GBT_MONTH.index(code[15]) + 1, GBT_DATE.index(code[16]) + 1
+    if day > [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]:
+        raise Fault(f"{where}: battery code day {day} does not exist in month {month}")
+    return code[3]
+
+
+def is_code_shaped(pid: str) -> bool:
+    return len(pid) == 24 and all(c in GBT_ALNUM for c in pid)
+
+
 def check_produced_data(state: State, ev: Event, d: Data, actor_roles) -> dict:
+    if is_code_shaped(ev.subject):
+        check_gbt_code(ev.subject, "pack")
     d.enum("category", CATEGORIES)
     d.enum("chemistry", CHEMISTRIES)
     mass = d.number("mass_kg", 0.0, 50000.0, lo_open=True)
@@ -1172,6 +1197,25 @@ def check_produced_data(state: State, ev: Event, d: Data, actor_roles) -> dict:
                 raise Fault(f"derived_from pack {source!r} was not repurposed into {ev.subject}")
     elif "manufacturer" not in actor_roles:
         raise Fault("a repurposer without the manufacturer role must give derived_from")
+    components = d.get("components", False)
+    if components is not ABSENT:
+        if (not isinstance(components, list) or not 1 <= len(components) <= 2000
+                or not all(isinstance(c, str) and PACK_RE.fullmatch(c) for c in components)
+                or len(set(components)) != len(components)):
+            raise Fault("data.components must be 1-2000 distinct ids")
+        ancestors, up = {ev.subject}, state.parents.get(ev.subject)
+        while up is not None and up not in ancestors:
+            ancestors.add(up)
+            up = state.parents.get(up)
+        for i, c in enumerate(components):
+            if c in ancestors:
+                raise Fault(f"data.components[{i}]: {c} would make a cycle")
+            if is_code_shaped(c) and check_gbt_code(c, f"data.components[{i}]") == "P":
+                raise Fault(f"data.components[{i}]: {c} is a pack code, not a module or cell")
+            if c in state.parents:
+                raise Fault(f"data.components[{i}]: {c} is already a component of {state.parents[c]}")
+        for c in components:
+            state.parents[c] = ev.subject
     return {"producer": producer or ev.actor}
 
 

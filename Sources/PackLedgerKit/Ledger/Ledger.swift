@@ -225,15 +225,53 @@ public final class Ledger {
     /// A pack's current state.
     public func pack(_ id: String) throws(LedgerError) -> PackState? { try state.pack(id) }
 
-    /// A pack's events, oldest first.
+    /// A pack's events and those of its modules and cells, oldest first: an event on a module is
+    /// part of its pack's history.
     public func history(_ pack: String) throws(LedgerError) -> [HistoryItem] {
-        let s = try db.prepare("SELECT n.bytes FROM events e JOIN entries n ON n.seq = e.seq WHERE e.pack = ? ORDER BY e.seq").bind(pack)
+        let s = try db.prepare("SELECT n.bytes FROM events e JOIN entries n ON n.seq = e.seq WHERE e.pack = ? ORDER BY e.seq")
         var items: [HistoryItem] = []
-        while try s.step() {
-            let entry = try Entry(decoding: s.blob(0))
-            items.append(HistoryItem(entry: entry, event: try Ledger.event(of: entry)))
+        for id in [pack] + (try descendants(of: pack)) {
+            try s.bind(id)
+            while try s.step() {
+                let entry = try Entry(decoding: s.blob(0))
+                items.append(HistoryItem(entry: entry, event: try Ledger.event(of: entry)))
+            }
         }
-        return items
+        return items.sorted { $0.entry.seq < $1.entry.seq }
+    }
+
+    /// The modules and cells a pack lists directly.
+    public func components(of pack: String) throws(LedgerError) -> [String] {
+        let s = try db.prepare("SELECT component FROM components WHERE parent = ? ORDER BY component").bind(pack)
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0) ?? "") }
+        return out
+    }
+
+    /// Every component below a pack, breadth first (the rules forbid cycles; the set guards anyway).
+    public func descendants(of pack: String) throws(LedgerError) -> [String] {
+        var out: [String] = [], seen: Set<String> = [pack], queue = [pack]
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            for c in try components(of: next) where seen.insert(c).inserted {
+                out.append(c)
+                queue.append(c)
+            }
+        }
+        return out
+    }
+
+    /// The composition tree below a pack as JSON: id, status when the component is itself in the
+    /// ledger, and its own components.
+    public func compositionTree(of pack: String, depth: Int = 0) throws(LedgerError) -> [JSONValue] {
+        guard depth < 8 else { return [] }
+        var out: [JSONValue] = []
+        for c in try components(of: pack) {
+            let state = try self.pack(c)
+            out.append(.object(["id": .string(c), "status": state.map { .string($0.status.rawValue) } ?? .null,
+                                "components": .array(try compositionTree(of: c, depth: depth + 1))]))
+        }
+        return out
     }
 
     /// Packs that were repurposed into `pack` (its predecessors), by the index.

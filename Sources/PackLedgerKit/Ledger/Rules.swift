@@ -19,6 +19,8 @@ public enum DataLimits {
     public static let maxNameLength = 200
     /// Most packs one second-life pack may be derived from.
     public static let maxDerivedFrom = 256
+    /// Most modules and cells one `produced` may list.
+    public static let maxComponents = 2_000
     /// How far `at` may lie beyond the recording time.
     public static let futureToleranceSeconds: Int64 = 300
     /// Materials a `produced` event may declare.
@@ -481,7 +483,7 @@ public enum Rules {
                 throw LedgerError(.malformed, error.reason, at: ErrorLocation(field: "pack"))
             }
         }
-        try reader.allowOnly(["category", "chemistry", "mass_kg", "energy_kwh", "materials_kg", "recycled_share", "plant", "model", "producer", "derived_from"])
+        try reader.allowOnly(["category", "chemistry", "mass_kg", "energy_kwh", "materials_kg", "recycled_share", "plant", "model", "producer", "derived_from", "components"])
         let category = try reader.oneOf("category", DataLimits.categories)
         let chemistry = try reader.oneOf("chemistry", DataLimits.chemistries)
         let mass = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
@@ -508,7 +510,35 @@ public enum Rules {
                 throw LedgerError(.forbiddenTransition, "data.derived_from names \(original), which was not repurposed into \(packID)", at: ErrorLocation(field: "data.derived_from[\(i)]"))
             }
         }
+        // Composition: modules and cells, each part of one pack only, never the pack itself or
+        // anything it is part of (no cycles); a code-shaped id must be a module or cell code.
+        let components = try reader.stringList("components", maxCount: DataLimits.maxComponents, validate: Identifiers.isPackID, what: "module or cell id") ?? []
+        var ancestors: Set<String> = [packID]
+        var up = try state.parent(of: packID)
+        while let p = up, !ancestors.contains(p) {
+            ancestors.insert(p)
+            up = try state.parent(of: p)
+        }
+        for (i, component) in components.enumerated() {
+            let field = "data.components[\(i)]"
+            guard !ancestors.contains(component) else {
+                throw LedgerError(.malformed, "\(component) cannot be a component of \(packID): that would make a cycle", at: ErrorLocation(field: field))
+            }
+            if BatteryCode.hasShape(component) {
+                do throws(LedgerError) {
+                    guard try BatteryCode(component).level != .pack else {
+                        throw LedgerError(.malformed, "\(component) is a pack code (level P), not a module or cell")
+                    }
+                } catch {
+                    throw LedgerError(.malformed, error.reason, at: ErrorLocation(field: field))
+                }
+            }
+            if let parent = try state.parent(of: component) {
+                throw LedgerError(.conflict, "\(component) is already a component of \(parent)", at: ErrorLocation(field: field))
+            }
+        }
         var effects = Effects()
+        effects.components = components.map { ($0, packID) }
         effects.packs = [PackState(pack: packID, status: .new, custodian: party.id, producer: producer, category: category,
                                    chemistry: chemistry, massKg: mass, energyKwh: energy, producedSeq: seq, lastSeq: seq,
                                    lastAt: event.at, placedAt: nil, placedMarket: nil, repurposedInto: nil, derivedFrom: derived,

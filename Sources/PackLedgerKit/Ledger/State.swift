@@ -110,6 +110,8 @@ public struct Effects: Sendable {
     public var packs: [PackState] = []
     /// Set by `ledger.init`.
     public var origin: String?
+    /// Components a `produced` lists: (component, parent).
+    public var components: [(component: String, parent: String)] = []
 }
 
 /// Read access to the state the rules consult. Two implementations: SQLite projections
@@ -123,6 +125,8 @@ public protocol LedgerStateView: AnyObject {
     func pack(_ id: String) throws(LedgerError) -> PackState?
     /// An event id (lowercase) already in the log.
     func eventRecord(_ eventKey: String) throws(LedgerError) -> EventRecord?
+    /// The pack a module or cell is part of.
+    func parent(of component: String) throws(LedgerError) -> String?
 }
 
 /// In-memory state, built by replaying entries.
@@ -131,6 +135,7 @@ public final class MemoryState: LedgerStateView {
     var keys: [String: KeyState] = [:]
     var packs: [String: PackState] = [:]
     var events: [String: EventRecord] = [:]
+    var parents: [String: String] = [:]
     /// The ledger origin, once `ledger.init` is replayed.
     public private(set) var origin: String?
 
@@ -145,6 +150,8 @@ public final class MemoryState: LedgerStateView {
     public func pack(_ id: String) -> PackState? { packs[id] }
     /// See `LedgerStateView`.
     public func eventRecord(_ eventKey: String) -> EventRecord? { events[eventKey] }
+    /// See `LedgerStateView`.
+    public func parent(of component: String) -> String? { parents[component] }
 
     /// Records an accepted entry's effects.
     public func apply(_ effects: Effects, event: Event, record: EventRecord) {
@@ -152,6 +159,7 @@ public final class MemoryState: LedgerStateView {
         for k in effects.keys { keys[k.keyID] = k }
         for p in effects.packs { packs[p.pack] = p }
         if let origin = effects.origin { self.origin = origin }
+        for c in effects.components { parents[c.component] = c.parent }
         events[event.eventKey] = record
     }
 }

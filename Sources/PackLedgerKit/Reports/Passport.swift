@@ -12,7 +12,7 @@ public enum Passport {
         case .repurposed: return "repurposed"
         default:
             if !pack.derivedFrom.isEmpty { return "repurposed" }
-            if history.contains(where: { $0.event.kind == .reused }) { return "reused" }
+            if history.contains(where: { $0.event.kind == .reused && $0.event.pack == pack.pack }) { return "reused" }
             return "original"
         }
     }
@@ -24,20 +24,20 @@ public enum Passport {
             let history = try ledger.history(id)
             let info = try ledger.info()
             let latest = try ledger.latestCheckpoint()?.checkpoint
-            let produced = history.first { $0.event.kind == .produced }
+            let produced = history.first { $0.event.kind == .produced && $0.event.pack == id }
             let data = produced?.event.data ?? [:]
             func party(_ pid: String) throws(LedgerError) -> JSONValue {
                 let p = try ledger.party(pid)
                 return .object(["id": .string(pid), "name": p.map { .string($0.name) } ?? .null])
             }
-            let assessed = history.last { $0.event.kind == .assessed }
+            let assessed = history.last { $0.event.kind == .assessed && $0.event.pack == id }
             let soh: JSONValue = assessed.map { a in
                 .object(["value": a.event.data["soh_pct"] ?? .null, "grade": a.event.data["grade"] ?? .null,
                          "assessedAt": .string(a.event.at.rfc3339), "assessedBy": .string(a.event.actor), "entry": .number(Double(a.entry.seq))])
             } ?? .null
             let code: JSONValue = BatteryCode.hasShape(id) ? ((try? BatteryCode(id))?.json ?? .null) : .null
-            let events: [JSONValue] = history.dropFirst().map { item in
-                .object(["entry": .number(Double(item.entry.seq)), "kind": .string(item.event.kind.rawValue), "at": .string(item.event.at.rfc3339),
+            let events: [JSONValue] = history.filter { $0.entry.seq != produced?.entry.seq }.map { item in
+                .object(["entry": .number(Double(item.entry.seq)), "pack": .string(item.event.pack ?? id), "kind": .string(item.event.kind.rawValue), "at": .string(item.event.at.rfc3339),
                          "actor": .string(item.event.actor), "data": .object(item.event.data)])
             }
             let placed: JSONValue = pack.placedAt.map { .object(["date": .string($0.rfc3339), "market": pack.placedMarket.map { .string($0) } ?? .null]) } ?? .null
@@ -51,7 +51,8 @@ public enum Passport {
                 "batteryMass": .number(pack.massKg),
                 "placedOnMarket": placed,
             ])
-            let composition: JSONValue = .object(["batteryChemistry": .string(pack.chemistry), "batteryMaterials": data["materials_kg"] ?? .null])
+            let composition: JSONValue = .object(["batteryChemistry": .string(pack.chemistry), "batteryMaterials": data["materials_kg"] ?? .null,
+                                                  "components": .array(try ledger.compositionTree(of: id))])
             let predecessors: [JSONValue] = try ledger.predecessors(of: id).map { .string($0) }
             let lineage: JSONValue = .object([
                 "derivedFrom": .array(pack.derivedFrom.map { .string($0) }),

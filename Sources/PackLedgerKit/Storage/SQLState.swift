@@ -6,6 +6,7 @@ final class SQLState: LedgerStateView {
     let db: Database
     private let selectParty, selectKey, selectPack, selectEvent: Statement
     private let upsertParty, upsertKey, upsertPack, insertEvent, insertEntry: Statement
+    private let selectParent, insertComponent: Statement
 
     init(db: Database) throws(LedgerError) {
         self.db = db
@@ -21,6 +22,8 @@ final class SQLState: LedgerStateView {
         upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
         insertEvent = try db.prepare("INSERT INTO events (seq, event_key, kind, pack, party, actor, at_ns, recorded_ns, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         insertEntry = try db.prepare("INSERT INTO entries (seq, bytes, hash) VALUES (?, ?, ?)")
+        selectParent = try db.prepare("SELECT parent FROM components WHERE component = ?")
+        insertComponent = try db.prepare("INSERT INTO components (component, parent, seq) VALUES (?, ?, ?)")
     }
 
     static let packColumns = "pack, status, custodian, producer, category, chemistry, mass_kg, energy_kwh, produced_seq, last_seq, last_at_ns, placed_at_ns, placed_market, repurposed_into, derived_from, materials_json, collected_at_ns, intake_at_ns, intake_kg, intake_by, recovered_at_ns, input_kg, output_kg, recovered_json"
@@ -124,6 +127,14 @@ final class SQLState: LedgerStateView {
         return EventRecord(seq: UInt64(s.int64(0)), eventHash: SHA256.hash(entry.eventBytes))
     }
 
+    func parent(of component: String) throws(LedgerError) -> String? {
+        let s = selectParent
+        s.reset()
+        try s.set(1, component)
+        defer { s.reset() }
+        return try s.step() ? s.text(0) : nil
+    }
+
     /// Writes the entry and every projection it changes. Called inside the write transaction.
     func append(_ entry: Entry, event: Event, effects: Effects) throws(LedgerError) {
         insertEntry.reset()
@@ -142,6 +153,9 @@ final class SQLState: LedgerStateView {
         try insertEvent.set(8, entry.recordedAt.nanoseconds)
         try insertEvent.set(9, event.kind == .removed ? event.data["reason"]?.stringValue : nil)
         try insertEvent.run()
+        for c in effects.components {
+            try insertComponent.bind(c.component, c.parent, entry.seq).run()
+        }
         for p in effects.parties {
             try upsertParty.bind(p.id, p.name, p.roles.map(\.rawValue).joined(separator: ","),
                                  p.authorizedFrom?.nanoseconds, p.authorizedUntil?.nanoseconds, p.registeredSeq).run()

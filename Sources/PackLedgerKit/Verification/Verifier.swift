@@ -106,6 +106,15 @@ public struct Verifier {
             }
         }
         guard keyCount == state.keys.count else { throw mismatch("\(keyCount) keys stored, \(state.keys.count) derived") }
+        let components = try ledger.db.prepare("SELECT component, parent FROM components")
+        var componentRows = 0
+        while try components.step() {
+            componentRows += 1
+            guard let c = components.text(0), state.parents[c] == components.text(1) else {
+                throw mismatch("component \(components.text(0) ?? "?") has the wrong parent")
+            }
+        }
+        guard componentRows == state.parents.count else { throw mismatch("\(componentRows) components stored, \(state.parents.count) derived") }
         // Every entry has exactly its own events row, with the envelope of its event.
         let rows = try ledger.db.prepare("SELECT e.seq, e.event_key, e.kind, e.pack, e.party, e.actor, e.at_ns, e.recorded_ns, n.bytes FROM events e JOIN entries n ON n.seq = e.seq ORDER BY e.seq")
         var count: UInt64 = 0
