@@ -17,14 +17,22 @@ struct MalformedCorpusTests {
         }
     }
 
+    /// Made at test time rather than committed: a line just over the 1 MiB limit.
+    static let generated: [(file: String, bytes: [UInt8], expect: String)] = [
+        ("line-too-long.jsonl", Array(ImportTests.unsignedLines(3).utf8) + Array(#"{"x":""#.utf8) + [UInt8](repeating: 0x61, count: 1 << 20) + Array("\"}\n".utf8), "bytes; the"),
+    ]
+
     @Test func everyMalformedInputIsRefusedClearlyAndChangesNothing() throws {
-        let cases = try Self.cases()
-        #expect(cases.count >= 40)
         let w = try CLIWorld()
+        for g in Self.generated { try Data(g.bytes).write(to: URL(fileURLWithPath: w.dir.path(g.file))) }
+        let cases = try Self.cases() + Self.generated.map { ($0.file, $0.expect) }
+        #expect(cases.count >= 40)
         let before = try w.size()
         let checksumBefore = try Ledger(path: w.ledger, readOnly: true).info().root
         for (file, expect) in cases {
-            try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent(file), to: URL(fileURLWithPath: w.dir.path(file)))
+            if !FileManager.default.fileExists(atPath: w.dir.path(file)) {
+                try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent(file), to: URL(fileURLWithPath: w.dir.path(file)))
+            }
             let args = file.hasPrefix("signed-") ? ["import", file] : ["import", file, "--actor", "maker", "--key", "maker.key"]
             let r = try w.run(args)
             #expect(r.status == 1, "\(file): exit \(r.status), \(r.stderr)")
