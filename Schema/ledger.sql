@@ -1,4 +1,4 @@
--- PackLedger ledger schema, format 1. The packledger binary embeds this file verbatim
+-- PackLedger ledger schema, format 2. The packledger binary embeds this file verbatim
 -- (Sources/PackLedgerKit/Storage/Schema.swift); a test checks that the two are identical.
 --
 -- `entries` is the ledger: append-only, each row holding the exact bytes that are hashed
@@ -7,9 +7,10 @@
 
 CREATE TABLE entries (
     seq        INTEGER PRIMARY KEY,      -- 0, 1, 2, … with no gaps
-    bytes      BLOB    NOT NULL,         -- the entry, Schema/FORMAT.md §3 (its header holds prev)
-    hash       BLOB    NOT NULL          -- SHA-256(0x00 || bytes), the RFC 6962 leaf hash
+    bytes      BLOB    NOT NULL          -- the entry, Schema/FORMAT.md §3 (its header holds prev)
 );
+-- The leaf hash SHA-256(0x00 || bytes) is not stored: it is recomputed from the bytes wherever
+-- it is needed (one hash of ~500 bytes), so no stored value can disagree with them.
 
 CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
 BEGIN
@@ -23,26 +24,38 @@ END;
 
 CREATE TRIGGER entries_extend_chain BEFORE INSERT ON entries
 WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq) + 1, 0) FROM entries)
-  OR length(NEW.hash) IS NOT 32
 BEGIN
     SELECT RAISE(ABORT, 'packledger: a new entry must directly extend the chain');
 END;
 
--- One row per entry: the decoded envelope, for idempotency and per-pack history.
-CREATE TABLE events (
-    seq          INTEGER PRIMARY KEY REFERENCES entries(seq),
-    event_key    BLOB    NOT NULL UNIQUE,   -- the event_id's 16 bytes
-    kind         TEXT    NOT NULL,
-    pack         TEXT,                      -- pack events
-    party        TEXT,                      -- registry events
-    actor        TEXT    NOT NULL,
-    at_ns        INTEGER NOT NULL,
-    recorded_ns  INTEGER NOT NULL,          -- for late-upload findings (report compliance)
-    detail       TEXT                       -- the reason of a `removed` event
+-- Event id → entry: a resubmitted event is found here instead of being appended again.
+CREATE TABLE event_ids (
+    event_key  BLOB    PRIMARY KEY,      -- the event_id's 16 bytes
+    seq        INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Pack (or module, cell) → the entries about it, for `history` and evidence bundles.
+CREATE TABLE pack_entries (
+    pack  TEXT    NOT NULL,
+    seq   INTEGER NOT NULL,
+    PRIMARY KEY (pack, seq)
+) WITHOUT ROWID;
+
+-- Party → its registry entries (registration, keys, authorization), for evidence bundles.
+CREATE TABLE party_entries (
+    party  TEXT    NOT NULL,
+    seq    INTEGER NOT NULL,
+    PRIMARY KEY (party, seq)
+) WITHOUT ROWID;
+
+-- Second-life events (reused, repurposed), which the EPR report counts by the pack's producer.
+CREATE TABLE second_life (
+    seq    INTEGER PRIMARY KEY,
+    pack   TEXT    NOT NULL,
+    kind   TEXT    NOT NULL,
+    at_ns  INTEGER NOT NULL
 );
-CREATE INDEX events_by_pack ON events(pack, seq) WHERE pack IS NOT NULL;
-CREATE INDEX events_end_of_life ON events(at_ns) WHERE kind = 'removed' AND detail = 'end-of-life';
-CREATE INDEX events_by_party ON events(party, seq) WHERE party IS NOT NULL;
+CREATE INDEX second_life_by_pack ON second_life(pack);
 
 -- Current state of each pack.
 CREATE TABLE packs (
@@ -110,7 +123,7 @@ CREATE INDEX keys_by_party ON keys(party);
 -- Interior nodes of the RFC 6962 Merkle tree over the entry hashes, written as soon as they
 -- are complete: (level, idx) is the root of leaves [idx * 2^level, (idx + 1) * 2^level).
 -- Only levels 4 and up are stored (one row per 16 entries, not one per entry); a lower node
--- is recomputed from at most 16 entries.hash values. Any root or proof needs O(log n) reads.
+-- is recomputed by hashing at most 16 entries. Any root or proof needs O(log n) reads.
 CREATE TABLE tree (
     level  INTEGER NOT NULL,
     idx    INTEGER NOT NULL,

@@ -90,7 +90,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey
 # Constants from FORMAT.md
 
 APPLICATION_ID = 1347112007  # §1: 0x504B4C47, "PKLG"
-USER_VERSION = 1
+USER_VERSION = 2
 ENTRY_MAGIC = "packledger/entry/v1"
 SIGN_PREFIX = b"packledger/event/v1\n"
 ZERO_HASH = bytes(32)
@@ -1533,7 +1533,7 @@ class LedgerVerifier:
     def size(self) -> int:
         return self.acc.size
 
-    def check_row(self, seq, blob, hash_col):
+    def check_row(self, seq, blob):
         # 1. sequence numbers without gaps
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise Fault("seq column is not an integer")
@@ -1547,10 +1547,8 @@ class LedgerVerifier:
         entry = parse_entry(blob)
         if entry.seq != seq:
             raise Fault(f"header seq {entry.seq} does not match the row")
-        # 3. hashes and chain
+        # 3. hashes and chain (the leaf hash is not stored, §1)
         h = leaf_hash(blob)
-        if hash_col != h:
-            raise Fault("hash column does not match the entry hash")
         if entry.prev != self.prev_hash:
             raise Fault("prev does not match the previous entry's hash")
         # 4. record time monotonic
@@ -1584,7 +1582,7 @@ def open_ledger(path: str) -> sqlite3.Connection:
         raise UsageError(f"cannot read {path}: {exc}")
     if app_id != APPLICATION_ID or version != USER_VERSION:
         con.close()
-        raise UsageError(f"{path} is not a PackLedger v1 ledger "
+        raise UsageError(f"{path} is not a PackLedger format-2 ledger "
                          f"(application_id {app_id}, user_version {version})")
     # §1: only the bytes of each column matter, not the SQLite storage class; TEXT is read
     # as raw bytes, never decoded.
@@ -1613,10 +1611,10 @@ def claimed_size(note: bytes) -> int | None:
 def replay_entries(con: sqlite3.Connection, verifier: LedgerVerifier):
     """§6 over the `entries` table; raises Fault naming the first bad entry."""
     try:
-        rows = con.execute("SELECT seq, bytes, hash FROM entries ORDER BY seq")
-        for seq, blob, hash_col in rows:
+        rows = con.execute("SELECT seq, bytes FROM entries ORDER BY seq")
+        for seq, blob in rows:
             try:
-                verifier.check_row(seq, blob, hash_col)
+                verifier.check_row(seq, blob)
             except Fault as fault:
                 raise fault.at_entry(seq if isinstance(seq, int) else verifier.expected_seq)
     except sqlite3.Error as exc:

@@ -601,14 +601,14 @@ def put(con, seq: int, b: bytes, rehash: bool = True):
 
 
 def rechain(con, start: int):
-    """Rewrite prev headers and hash columns from `start` on, as a forger would."""
-    row = con.execute("SELECT hash FROM entries WHERE seq = ?", (start - 1,)).fetchone()
-    prev = bytes(row[0]) if row else bytes(32)
+    """Rewrite prev headers from `start` on, as a forger would."""
+    row = con.execute("SELECT bytes FROM entries WHERE seq = ?", (start - 1,)).fetchone()
+    prev = leaf(bytes(row[0])) if row else bytes(32)
     for seq, b in con.execute("SELECT seq, bytes FROM entries WHERE seq >= ? ORDER BY seq",
                               (start,)).fetchall():
         b = set_header(bytes(b), "prev", prev.hex().encode())
         h = leaf(b)
-        con.execute("UPDATE entries SET bytes = ?, hash = ? WHERE seq = ?", (b, h, seq))
+        con.execute("UPDATE entries SET bytes = ? WHERE seq = ?", (b, seq))
         prev = h
 
 
@@ -650,8 +650,8 @@ def append_event(con, key, event: bytes, key_id: bytes, time_value: bytes | None
     time_value = time_value or header(entry(con, n - 1), "time")
     b = (b"packledger/entry/v1\nseq %d\ntime %s\nprev %s\nkey %s\nsig %s\n\n" % (
         n, time_value, b"00" * 32, key_id, b"A" * 86 + b"=="))
-    con.execute("INSERT INTO entries (seq, bytes, hash) VALUES (?, ?, ?)",
-                (n, resign(b, key, event), b""))
+    con.execute("INSERT INTO entries (seq, bytes) VALUES (?, ?)",
+                (n, resign(b, key, event)))
     rechain(con, n)
     return n
 
@@ -746,17 +746,10 @@ def flip_event_byte_rechained(con, demo, tmp):
 
 
 @ledger_check()
-def change_hash_column(con, demo, tmp):
-    """The stored hash of entry 7 replaced."""
-    con.execute("UPDATE entries SET hash = ? WHERE seq = 7", (bytes(32),))
-    return 1, "FAIL: entry 7: hash column", ()
-
-
-@ledger_check()
 def change_prev_header(con, demo, tmp):
-    """Entry 15's prev header and column changed consistently: the chain breaks there."""
+    """Entry 15's prev header changed: the chain breaks there."""
     b = set_header(entry(con, 15), "prev", b"00" * 32)
-    con.execute("UPDATE entries SET bytes = ?, hash = ? WHERE seq = 15", (b, leaf(b)))
+    con.execute("UPDATE entries SET bytes = ? WHERE seq = 15", (b,))
     return 1, "FAIL: entry 15: prev does not match", ()
 
 
@@ -939,13 +932,6 @@ def non_canonical_event(con, demo, tmp):
     """Entry 26's event with a space added (hashes recomputed)."""
     put(con, 26, entry(con, 26).replace(b'","kind"', b'", "kind"'))
     return 1, "FAIL: entry 26: event bytes are not JCS-canonical", ()
-
-
-@ledger_check()
-def hash_column_as_hex_text(con, demo, tmp):
-    """Entry 4's hash column stored as hex text instead of 32 bytes."""
-    con.execute("UPDATE entries SET hash = hex(hash) WHERE seq = 4")
-    return 1, "FAIL: entry 4: hash column", ()
 
 
 @ledger_check()

@@ -115,7 +115,7 @@ struct TransparencyTests {
         #expect(try Verifier().verify(world.ledger, trusted: trusted).entries == trusted.size)
         try world.ledger.db.execute("DROP TRIGGER entries_no_delete; DROP TRIGGER tree_no_delete; DROP TRIGGER checkpoints_no_delete;")
         // Truncate: drop the last two entries (and their events and tree nodes, as a careful forger would).
-        try world.ledger.db.execute("DELETE FROM entries WHERE seq >= \(trusted.size - 2); DELETE FROM events WHERE seq >= \(trusted.size - 2); DELETE FROM tree;")
+        try world.ledger.db.execute("DELETE FROM entries WHERE seq >= \(trusted.size - 2); DELETE FROM event_ids WHERE seq >= \(trusted.size - 2); DELETE FROM pack_entries WHERE seq >= \(trusted.size - 2); DELETE FROM tree;")
         let stillStored = #expect(throws: LedgerError.self) { try Verifier().verify(world.ledger) }
         #expect(stillStored?.reason.contains("removed from the end") == true)
         try world.ledger.db.execute("DELETE FROM checkpoints")

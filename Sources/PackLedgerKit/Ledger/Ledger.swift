@@ -67,7 +67,7 @@ public final class Ledger {
         self.db = db
         self.state = try SQLState(db: db)
         self.tree = try TreeStore(db: db)
-        self.selectHead = try db.prepare("SELECT seq, hash, bytes FROM entries ORDER BY seq DESC LIMIT 1")
+        self.selectHead = try db.prepare("SELECT seq, bytes FROM entries ORDER BY seq DESC LIMIT 1")
     }
 
     /// A write transaction in which the head and registry caches are valid: they are dropped
@@ -77,7 +77,11 @@ public final class Ledger {
         cachedHead = nil
         defer { cachedHead = nil }
         do {
-            return try db.writeTransaction(body)
+            return try db.writeTransaction { () throws(LedgerError) -> T in
+                let value = try body()
+                try state.flushPacks()
+                return value
+            }
         } catch {
             state.resetCaches()
             throw error
@@ -134,9 +138,8 @@ public final class Ledger {
         s.reset()
         defer { s.reset() }
         guard try s.step() else { return (0, .zero, nil) }
-        guard let hash = Digest(s.blob(1)) else { throw LedgerError(.integrity, "the last entry's hash is not 32 bytes") }
-        let last = try Entry(decoding: s.blob(2))
-        return (UInt64(s.int64(0)) + 1, hash, last.recordedAt)
+        let last = try Entry(decoding: s.blob(1))
+        return (UInt64(s.int64(0)) + 1, last.hash, last.recordedAt)
     }
 
     /// Appends a signed event after checking every rule; a duplicate returns the existing entry.
@@ -228,7 +231,7 @@ public final class Ledger {
     /// A pack's events and those of its modules and cells, oldest first: an event on a module is
     /// part of its pack's history.
     public func history(_ pack: String) throws(LedgerError) -> [HistoryItem] {
-        let s = try db.prepare("SELECT n.bytes FROM events e JOIN entries n ON n.seq = e.seq WHERE e.pack = ? ORDER BY e.seq")
+        let s = try db.prepare("SELECT n.bytes FROM pack_entries e JOIN entries n ON n.seq = e.seq WHERE e.pack = ? ORDER BY e.seq")
         var items: [HistoryItem] = []
         for id in [pack] + (try descendants(of: pack)) {
             try s.bind(id)

@@ -112,49 +112,68 @@ public struct ComplianceReport: Sendable {
             let info = try ledger.info()
             let deadlines = Targets.eu.uploadDeadlines
             var late: [LateUpload] = []
-            let events = try ledger.db.prepare("SELECT seq, pack, kind, actor, at_ns, recorded_ns FROM events WHERE pack IS NOT NULL AND recorded_ns <= ? ORDER BY seq")
-                .bind(asOf.nanoseconds)
-            while try events.step() {
-                guard let kind = events.text(2), let days = deadlines[kind] else { continue }
-                let at = Timestamp(nanoseconds: events.int64(4)), recorded = Timestamp(nanoseconds: events.int64(5))
-                // Late means recorded more than `days` working days after the day it happened: an
-                // upload on the Saturday after a Friday deadline is still on time.
-                let elapsed = WorkingDays.count(from: at.dayNumber, to: recorded.dayNumber)
-                guard elapsed > days else { continue }
-                late.append(LateUpload(seq: UInt64(events.int64(0)), pack: events.text(1) ?? "", kind: kind, actor: events.text(3) ?? "",
-                                       at: at, recordedAt: recorded, deadline: .startOfDay(WorkingDays.deadlineDay(after: at, workingDays: days)),
-                                       workingDaysLate: elapsed - days))
+            var removals: [(seq: UInt64, pack: String, at: Timestamp, actor: String)] = []
+            var unauthorized: [UnauthorizedIntake] = []
+            var parties: [String: PartyState?] = [:]
+            let window = Int64(accountingDays) * 86_400 * 1_000_000_000
+            // One pass over the entries (record times never decrease, so it stops at the first
+            // one recorded after as-of), decoding them on all cores a chunk at a time.
+            let rows = try ledger.db.prepare("SELECT seq, bytes FROM entries ORDER BY seq")
+            var done = false
+            while !done {
+                var chunk: [(UInt64, [UInt8])] = []
+                while chunk.count < 4_096 {
+                    guard try rows.step() else { done = true; break }
+                    chunk.append((UInt64(rows.int64(0)), rows.blob(1)))
+                }
+                let decoded = try Ingest.parallelMap(chunk) { row throws(LedgerError) -> (Entry, Event) in
+                    let entry: Entry
+                    do throws(LedgerError) { entry = try Entry(decoding: row.1) } catch { throw error.located(entry: row.0) }
+                    return (entry, try Ledger.event(of: entry))
+                }
+                for (entry, event) in decoded {
+                    guard entry.recordedAt <= asOf else { done = true; break }
+                    guard let pack = event.pack else { continue }
+                    let kind = event.kind.rawValue
+                    if let days = deadlines[kind] {
+                        // Late means recorded more than `days` working days after the day it
+                        // happened: an upload on the Saturday after a Friday deadline is on time.
+                        let elapsed = WorkingDays.count(from: event.at.dayNumber, to: entry.recordedAt.dayNumber)
+                        if elapsed > days {
+                            late.append(LateUpload(seq: entry.seq, pack: pack, kind: kind, actor: event.actor, at: event.at, recordedAt: entry.recordedAt,
+                                                   deadline: .startOfDay(WorkingDays.deadlineDay(after: event.at, workingDays: days)),
+                                                   workingDaysLate: elapsed - days))
+                        }
+                    }
+                    if event.kind == .removed, event.data["reason"]?.stringValue == "end-of-life", event.at.nanoseconds <= asOf.nanoseconds - window {
+                        removals.append((entry.seq, pack, event.at, event.actor))
+                    }
+                    if event.kind == .intake {
+                        let recycler = event.actor
+                        if parties[recycler] == nil { parties[recycler] = try ledger.party(recycler) }
+                        let p = parties[recycler] ?? nil
+                        let authorized = p?.authorizedFrom.map { $0 <= event.at } == true && (p?.authorizedUntil.map { event.at < $0 } ?? true)
+                        if !authorized { unauthorized.append(UnauthorizedIntake(pack: pack, seq: entry.seq, recycler: recycler, at: event.at)) }
+                    }
+                }
             }
             // End-of-life removals at least 90 days before as-of, with nothing that accounts for
-            // the pack within 90 days after them.
+            // the pack within 90 days after them (recorded by as-of), read through the pack index.
             var missing: [MissingPack] = []
-            let window = Int64(accountingDays) * 86_400 * 1_000_000_000
-            let removals = try ledger.db.prepare("""
-                SELECT seq, pack, at_ns, actor FROM events WHERE kind = 'removed' AND detail = 'end-of-life' AND at_ns <= ? AND recorded_ns <= ? ORDER BY seq
-                """).bind(asOf.nanoseconds - window, asOf.nanoseconds)
-            let accounted = try ledger.db.prepare("""
-                SELECT 1 FROM events WHERE pack = ? AND kind IN ('collected', 'intake', 'reused', 'repurposed') AND at_ns > ? AND at_ns <= ? AND recorded_ns <= ? LIMIT 1
-                """)
-            while try removals.step() {
-                let pack = removals.text(1) ?? "", at = removals.int64(2)
-                try accounted.bind(pack, at, at + window, asOf.nanoseconds)
-                let found = try accounted.step()
-                accounted.reset()
-                if !found {
-                    missing.append(MissingPack(pack: pack, seq: UInt64(removals.int64(0)), removedAt: Timestamp(nanoseconds: at), actor: removals.text(3) ?? ""))
+            let accounting: Set<EventKind> = [.collected, .intake, .reused, .repurposed]
+            let packEntries = try ledger.db.prepare("SELECT n.bytes FROM pack_entries e JOIN entries n ON n.seq = e.seq WHERE e.pack = ? AND e.seq > ? ORDER BY e.seq")
+            for removal in removals {
+                try packEntries.bind(removal.pack, removal.seq)
+                var found = false
+                while !found, try packEntries.step() {
+                    let entry = try Entry(decoding: packEntries.blob(0))
+                    guard entry.recordedAt <= asOf else { break }
+                    let event = try Ledger.event(of: entry)
+                    let at = event.at.nanoseconds
+                    found = accounting.contains(event.kind) && at > removal.at.nanoseconds && at <= removal.at.nanoseconds + window
                 }
-            }
-            var unauthorized: [UnauthorizedIntake] = []
-            let intakes = try ledger.db.prepare("SELECT seq, pack, actor, at_ns FROM events WHERE kind = 'intake' AND recorded_ns <= ? ORDER BY seq").bind(asOf.nanoseconds)
-            var parties: [String: PartyState?] = [:]
-            while try intakes.step() {
-                let recycler = intakes.text(2) ?? "", at = Timestamp(nanoseconds: intakes.int64(3))
-                if parties[recycler] == nil { parties[recycler] = try ledger.party(recycler) }
-                let p = parties[recycler] ?? nil
-                let authorized = p?.authorizedFrom.map { $0 <= at } == true && (p?.authorizedUntil.map { at < $0 } ?? true)
-                if !authorized {
-                    unauthorized.append(UnauthorizedIntake(pack: intakes.text(1) ?? "", seq: UInt64(intakes.int64(0)), recycler: recycler, at: at))
-                }
+                packEntries.reset()
+                if !found { missing.append(MissingPack(pack: removal.pack, seq: removal.seq, removedAt: removal.at, actor: removal.actor)) }
             }
             let latest = try ledger.latestCheckpoint()?.checkpoint
             return ComplianceReport(asOf: asOf, late: late, missing: missing, unauthorized: unauthorized, ledger: info,

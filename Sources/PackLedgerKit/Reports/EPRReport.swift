@@ -122,7 +122,7 @@ public struct EPRReport: Sendable {
             }
             // Second-life events of the producer's packs in the year, through the pack index.
             let s = try ledger.db.prepare("""
-                SELECT p.category, p.chemistry, p.placed_market, e.kind FROM packs p JOIN events e ON e.pack = p.pack
+                SELECT p.category, p.chemistry, p.placed_market, e.kind FROM packs p JOIN second_life e ON e.pack = p.pack
                 WHERE p.producer = ? AND e.kind IN ('reused', 'repurposed') AND e.at_ns >= ? AND e.at_ns < ?
                 """).bind(producer, start.nanoseconds, end.nanoseconds)
             while try s.step() {

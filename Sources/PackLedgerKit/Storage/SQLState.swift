@@ -5,7 +5,8 @@ import Foundation
 final class SQLState: LedgerStateView {
     let db: Database
     private let selectParty, selectKey, selectPack, selectEvent: Statement
-    private let upsertParty, upsertKey, upsertPack, insertEvent, insertEntry: Statement
+    private let upsertParty, upsertKey, upsertPack, insertEventID, insertEntry: Statement
+    private let insertPackEntry, insertPartyEntry, insertSecondLife: Statement
     private let selectParent, insertComponent: Statement
 
     init(db: Database) throws(LedgerError) {
@@ -13,15 +14,18 @@ final class SQLState: LedgerStateView {
         selectParty = try db.prepare("SELECT id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq FROM parties WHERE id = ?")
         selectKey = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE key_id = ?")
         selectPack = try db.prepare("SELECT \(SQLState.packColumns) FROM packs WHERE pack = ?")
-        selectEvent = try db.prepare("SELECT e.seq, n.bytes FROM events e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?")
+        selectEvent = try db.prepare("SELECT e.seq, n.bytes FROM event_ids e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?")
         upsertParty = try db.prepare("INSERT OR REPLACE INTO parties (id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq) VALUES (?, ?, ?, ?, ?, ?)")
         upsertKey = try db.prepare("INSERT OR REPLACE INTO keys (key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
         // An upsert, not INSERT OR REPLACE: REPLACE deletes and re-inserts, rewriting every index
         // of the row, where an UPDATE touches only the indexes whose columns changed.
         let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
         upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
-        insertEvent = try db.prepare("INSERT INTO events (seq, event_key, kind, pack, party, actor, at_ns, recorded_ns, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        insertEntry = try db.prepare("INSERT INTO entries (seq, bytes, hash) VALUES (?, ?, ?)")
+        insertEventID = try db.prepare("INSERT INTO event_ids (event_key, seq) VALUES (?, ?)")
+        insertEntry = try db.prepare("INSERT INTO entries (seq, bytes) VALUES (?, ?)")
+        insertPackEntry = try db.prepare("INSERT INTO pack_entries (pack, seq) VALUES (?, ?)")
+        insertPartyEntry = try db.prepare("INSERT INTO party_entries (party, seq) VALUES (?, ?)")
+        insertSecondLife = try db.prepare("INSERT INTO second_life (seq, pack, kind, at_ns) VALUES (?, ?, ?, ?)")
         selectParent = try db.prepare("SELECT parent FROM components WHERE component = ?")
         insertComponent = try db.prepare("INSERT INTO components (component, parent, seq) VALUES (?, ?, ?)")
     }
@@ -33,11 +37,26 @@ final class SQLState: LedgerStateView {
     // may have added some.
     private var partyCache: [String: PartyState?] = [:]
     private var keyCache: [String: KeyState?] = [:]
+    /// Pack states changed in this transaction and not yet written: a pack's events usually come
+    /// close together in an import, so writing its row once per flush instead of once per event
+    /// saves most of the `packs` writes and their index updates. Reads see these first.
+    private var dirtyPacks: [String: PackState] = [:]
+    /// Past this many dirty packs the cache is written out, to bound an import's memory.
+    static let dirtyPackLimit = 50_000
 
-    /// Forgets cached registry rows; called when a transaction begins.
+    /// Forgets cached registry rows and unwritten pack states; called when a transaction begins
+    /// and when one is rolled back.
     func resetCaches() {
         partyCache.removeAll(keepingCapacity: true)
         keyCache.removeAll(keepingCapacity: true)
+        dirtyPacks.removeAll(keepingCapacity: false)
+    }
+
+    /// Writes every changed pack state; called before a write transaction commits.
+    func flushPacks() throws(LedgerError) {
+        // In key order, so that the rows land in neighbouring B-tree pages.
+        for p in dirtyPacks.values.sorted(by: { $0.pack.utf8.lexicographicallyPrecedes($1.pack.utf8) }) { try writePack(p) }
+        dirtyPacks.removeAll(keepingCapacity: true)
     }
 
     func party(_ id: String) throws(LedgerError) -> PartyState? {
@@ -88,6 +107,7 @@ final class SQLState: LedgerStateView {
     }
 
     func pack(_ id: String) throws(LedgerError) -> PackState? {
+        if let dirty = dirtyPacks[id] { return dirty }
         let s = selectPack
         s.reset()
         try s.set(1, id)
@@ -140,19 +160,23 @@ final class SQLState: LedgerStateView {
         insertEntry.reset()
         try insertEntry.set(1, entry.seq)
         try insertEntry.set(2, entry.bytes)
-        try insertEntry.set(3, entry.hash.bytes)
         try insertEntry.run()
-        insertEvent.reset()
-        try insertEvent.set(1, entry.seq)
-        try insertEvent.set(2, Event.keyBytes(event.eventKey))
-        try insertEvent.set(3, event.kind.rawValue)
-        try insertEvent.set(4, event.pack)
-        try insertEvent.set(5, event.party)
-        try insertEvent.set(6, event.actor)
-        try insertEvent.set(7, event.at.nanoseconds)
-        try insertEvent.set(8, entry.recordedAt.nanoseconds)
-        try insertEvent.set(9, event.kind == .removed ? event.data["reason"]?.stringValue : nil)
-        try insertEvent.run()
+        insertEventID.reset()
+        try insertEventID.set(1, Event.keyBytes(event.eventKey))
+        try insertEventID.set(2, entry.seq)
+        try insertEventID.run()
+        if let pack = event.pack {
+            insertPackEntry.reset()
+            try insertPackEntry.set(1, pack)
+            try insertPackEntry.set(2, entry.seq)
+            try insertPackEntry.run()
+            if event.kind == .reused || event.kind == .repurposed {
+                try insertSecondLife.bind(entry.seq, pack, event.kind.rawValue, event.at.nanoseconds).run()
+            }
+        }
+        if let party = event.party {
+            try insertPartyEntry.bind(party, entry.seq).run()
+        }
         for c in effects.components {
             try insertComponent.bind(c.component, c.parent, entry.seq).run()
         }
@@ -166,7 +190,11 @@ final class SQLState: LedgerStateView {
                                k.addedSeq, k.revokedSeq).run()
             keyCache[k.keyID] = k
         }
-        for p in effects.packs {
+        for p in effects.packs { dirtyPacks[p.pack] = p }
+        if dirtyPacks.count >= SQLState.dirtyPackLimit { try flushPacks() }
+    }
+
+    private func writePack(_ p: PackState) throws(LedgerError) {
             let s = upsertPack
             s.reset()
             try s.set(1, p.pack)
@@ -194,6 +222,5 @@ final class SQLState: LedgerStateView {
             try s.set(23, p.outputKg)
             try s.set(24, p.recoveredJSON)
             try s.run()
-        }
     }
 }

@@ -8,7 +8,7 @@ final class TreeStore: MerkleNodeSource {
     private var frontierTip: Digest?
 
     init(db: Database) throws(LedgerError) {
-        selectLeaf = try db.prepare("SELECT hash FROM entries WHERE seq = ?")
+        selectLeaf = try db.prepare("SELECT bytes FROM entries WHERE seq = ?")
         selectNode = try db.prepare("SELECT hash FROM tree WHERE level = ? AND idx = ?")
         insertNode = try db.prepare("INSERT INTO tree (level, idx, hash) VALUES (?, ?, ?)")
     }
@@ -29,8 +29,13 @@ final class TreeStore: MerkleNodeSource {
             try s.set(1, Int64(level))
             try s.set(2, index)
         }
-        guard try s.step(), let d = Digest(s.blob(0)) else {
+        guard try s.step() else {
             throw LedgerError(.integrity, "the Merkle tree has no node at level \(level) index \(index)")
+        }
+        // Leaves are not stored: a leaf is the hash of its entry's bytes.
+        if level == 0 { return Entry.leafHash(s.blob(0)) }
+        guard let d = Digest(s.blob(0)) else {
+            throw LedgerError(.integrity, "the Merkle tree node at level \(level) index \(index) is not 32 bytes")
         }
         return d
     }

@@ -59,7 +59,7 @@ public enum EvidenceBundle {
                     }
                 }
             }
-            let registry = try ledger.db.prepare("SELECT seq FROM events WHERE party = ?")
+            let registry = try ledger.db.prepare("SELECT seq FROM party_entries WHERE party = ?")
             // The operator's own key entries too: they show which keys signed the registry and
             // the checkpoint after a rotation.
             parties.insert(Identifiers.operatorID)

@@ -34,7 +34,7 @@ public struct Verifier {
     /// Verifies the ledger; throws an `.integrity` (or rule) error naming the first bad entry.
     ///
     /// With `deep`, SQLite's own integrity check runs too, and every projection row (packs,
-    /// parties, keys, events, tree) must equal what the replay derived.
+    /// parties, keys, components, event and pack lookups, tree) must equal what the replay derived.
     /// With `trusted`, a checkpoint the caller kept from an earlier visit, the ledger must also
     /// extend it: same root at its size, and at least that many entries. Every checkpoint stored
     /// in the ledger must be signed by an operator key and match the replayed tree, and the
@@ -115,31 +115,49 @@ public struct Verifier {
             }
         }
         guard componentRows == state.parents.count else { throw mismatch("\(componentRows) components stored, \(state.parents.count) derived") }
-        // Every entry has exactly its own events row, with the envelope of its event.
-        let rows = try ledger.db.prepare("SELECT e.seq, e.event_key, e.kind, e.pack, e.party, e.actor, e.at_ns, e.recorded_ns, n.bytes FROM events e JOIN entries n ON n.seq = e.seq ORDER BY e.seq")
-        var count: UInt64 = 0
-        while try rows.step() {
-            let seq = UInt64(rows.int64(0))
-            let entry = try Entry(decoding: rows.blob(8))
-            let event = try Ledger.event(of: entry)
-            guard rows.blob(1) == Event.keyBytes(event.eventKey), rows.text(2) == event.kind.rawValue, rows.text(3) == event.pack,
-                  rows.text(4) == event.party, rows.text(5) == event.actor, rows.int64(6) == event.at.nanoseconds,
-                  rows.int64(7) == entry.recordedAt.nanoseconds else {
-                throw mismatch("the events row of entry \(seq) differs from its entry").located(entry: seq)
-            }
-            count += 1
-        }
-        guard count == entries else { throw mismatch("\(count) events rows for \(entries) entries") }
-        // The stored tree: rebuild every complete node of the stored levels in one pass over the
-        // entry hashes, then compare the table with it row for row.
+        // The lookup tables: exactly one row per entry in event_ids, and pack_entries,
+        // party_entries and second_life rows exactly where the events name a pack or party.
         var expected: [UInt64: Digest] = [:]
         func key(_ level: Int, _ index: UInt64) -> UInt64 { UInt64(level) << 56 | index }
         var stack: [(level: Int, hash: Digest)] = []
+        var wantPackRows = 0, wantPartyRows = 0, wantSecondLife = 0
+        let eventID = try ledger.db.prepare("SELECT seq FROM event_ids WHERE event_key = ?")
+        let packRow = try ledger.db.prepare("SELECT 1 FROM pack_entries WHERE pack = ? AND seq = ?")
+        let partyRow = try ledger.db.prepare("SELECT 1 FROM party_entries WHERE party = ? AND seq = ?")
+        let secondLife = try ledger.db.prepare("SELECT pack, kind, at_ns FROM second_life WHERE seq = ?")
+        let rows = try ledger.db.prepare("SELECT seq, bytes FROM entries ORDER BY seq")
         var seq: UInt64 = 0
-        let leaves = try ledger.db.prepare("SELECT hash FROM entries ORDER BY seq")
-        while try leaves.step() {
-            guard let leaf = Digest(leaves.blob(0)) else { throw LedgerError(.integrity, "an entry hash is not 32 bytes") }
-            var item = (level: 0, hash: leaf)
+        while try rows.step() {
+            let entry = try Entry(decoding: rows.blob(1))
+            let event = try Ledger.event(of: entry)
+            try eventID.bind(Event.keyBytes(event.eventKey))
+            guard try eventID.step(), UInt64(eventID.int64(0)) == seq else {
+                throw mismatch("event_ids does not map event \(event.eventID) to entry \(seq)").located(entry: seq)
+            }
+            eventID.reset()
+            if let pack = event.pack {
+                wantPackRows += 1
+                try packRow.bind(pack, seq)
+                guard try packRow.step() else { throw mismatch("pack_entries lacks entry \(seq) of \(pack)").located(entry: seq) }
+                packRow.reset()
+                if event.kind == .reused || event.kind == .repurposed {
+                    wantSecondLife += 1
+                    try secondLife.bind(seq)
+                    guard try secondLife.step(), secondLife.text(0) == pack, secondLife.text(1) == event.kind.rawValue,
+                          secondLife.int64(2) == event.at.nanoseconds else {
+                        throw mismatch("second_life row of entry \(seq) differs from its entry").located(entry: seq)
+                    }
+                    secondLife.reset()
+                }
+            }
+            if let party = event.party {
+                wantPartyRows += 1
+                try partyRow.bind(party, seq)
+                guard try partyRow.step() else { throw mismatch("party_entries lacks entry \(seq) of \(party)").located(entry: seq) }
+                partyRow.reset()
+            }
+            // The stored tree: every complete node of the stored levels, rebuilt in the same pass.
+            var item = (level: 0, hash: entry.hash)
             var index = seq
             while let top = stack.last, top.level == item.level {
                 stack.removeLast()
@@ -149,6 +167,13 @@ public struct Verifier {
             }
             stack.append(item)
             seq += 1
+        }
+        guard seq == entries else { throw mismatch("\(seq) entries read for \(entries) verified") }
+        for (table, want) in [("event_ids", Int(entries)), ("pack_entries", wantPackRows), ("party_entries", wantPartyRows), ("second_life", wantSecondLife)] {
+            let count = try ledger.db.prepare("SELECT COUNT(*) FROM \(table)")
+            guard try count.step(), count.int64(0) == Int64(want) else {
+                throw mismatch("\(table) has \(count.int64(0)) rows where the entries imply \(want)")
+            }
         }
         let nodes = try ledger.db.prepare("SELECT level, idx, hash FROM tree")
         var stored = 0
@@ -170,10 +195,9 @@ public struct Verifier {
         let verdict: Bool?
     }
 
-    /// Decodes and checks one row on any thread: bytes, stored hashes, canonical JSON, envelope,
+    /// Decodes and checks one row on any thread: bytes, canonical JSON, envelope,
     /// and the signature when its key is in `keys`.
-    private static func decode(seq: UInt64, bytes: [UInt8], hashColumn: [UInt8],
-                               keys: [String: Ed25519PublicKey]) throws(LedgerError) -> Decoded {
+    private static func decode(seq: UInt64, bytes: [UInt8], keys: [String: Ed25519PublicKey]) throws(LedgerError) -> Decoded {
         func fault(_ reason: String) -> LedgerError { LedgerError(.integrity, reason, at: ErrorLocation(entry: seq)) }
         let entry: Entry
         do {
@@ -182,9 +206,6 @@ public struct Verifier {
             throw error.located(entry: seq)
         }
         guard entry.seq == seq else { throw fault("the entry bytes say seq \(entry.seq), stored as \(seq)") }
-        guard hashColumn == entry.hash.bytes else {
-            throw fault("stored hash does not match the entry bytes (computed \(entry.hash.hex))")
-        }
         let json: JSONValue
         do {
             json = try JSONParser.parse(entry.eventBytes)
@@ -215,15 +236,15 @@ public struct Verifier {
         var expected: UInt64 = 0
         var prev = Digest.zero
         var lastRecorded = Timestamp(nanoseconds: 0)
-        let rows = try db.prepare("SELECT seq, bytes, hash FROM entries ORDER BY seq")
-        typealias Row = (seq: UInt64, bytes: [UInt8], hash: [UInt8])
+        let rows = try db.prepare("SELECT seq, bytes FROM entries ORDER BY seq")
+        typealias Row = (seq: UInt64, bytes: [UInt8])
         // A finished SQLite statement starts over if stepped again, hence `exhausted`.
         var exhausted = false
         func readChunk() throws(LedgerError) -> [Row] {
             var chunk: [Row] = []
             while !exhausted, chunk.count < Verifier.chunkSize {
                 guard try rows.step() else { exhausted = true; break }
-                chunk.append((UInt64(bitPattern: rows.int64(0)), rows.blob(1), rows.blob(2)))
+                chunk.append((UInt64(bitPattern: rows.int64(0)), rows.blob(1)))
             }
             return chunk
         }
@@ -237,7 +258,7 @@ public struct Verifier {
             for (id, k) in state.keys { keys[id] = k.publicKey }
             let snapshot = keys
             return BackgroundMap(chunk) { row throws(LedgerError) in
-                try Verifier.decode(seq: row.seq, bytes: row.bytes, hashColumn: row.hash, keys: snapshot)
+                try Verifier.decode(seq: row.seq, bytes: row.bytes, keys: snapshot)
             }
         }
         // The batch whose members are being read: its manifest, key, declared size and root, and
@@ -266,7 +287,7 @@ public struct Verifier {
                 let item = try decoded[i].get()
                 let entry = item.entry, event = item.event
                 guard entry.prev == prev else {
-                    throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken")
+                    throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken (that entry or this prev was changed)")
                 }
                 guard entry.recordedAt >= lastRecorded else { throw fault("record time goes backwards") }
                 let signed: SignedEvent
