@@ -250,106 +250,117 @@ final class ParallelSlots<R: Sendable>: @unchecked Sendable {
     init(_ n: Int) { results = Array(repeating: nil, count: n) }
 }
 
-extension Ledger {
-    /// Imports a whole file in one transaction: every record is appended or, at the first bad
-    /// one, nothing is and the error names its line. Records already in the ledger with the same
-    /// content are skipped, so importing a file twice adds nothing the second time.
-    public func importRecords(from reader: RecordReader, actor: String? = nil, key: Ed25519PrivateKey? = nil, chunkSize: Int = 4096,
-                              progress: ((IngestProgress) -> Void)? = nil) throws(LedgerError) -> ImportSummary {
-        let start = Date()
-        return try writeTransaction { () throws(LedgerError) -> ImportSummary in
-            var summary = ImportSummary()
-            var keys: [String: KeyState] = [:]
-            var singles: [InputRecord] = []
-            func report() {
-                progress?(IngestProgress(records: summary.records, bytesRead: reader.progress.read, totalBytes: reader.progress.total,
-                                         elapsed: Date().timeIntervalSince(start)))
-            }
-            func count(_ result: AppendResult) {
-                if result.isNew {
-                    summary.appended += 1
-                    if summary.firstSeq == nil { summary.firstSeq = result.seq }
-                    summary.lastSeq = result.seq
-                } else {
-                    summary.duplicates += 1
-                }
-            }
-            // Two stages: preparing a chunk (canonical bytes, signing unsigned lines, checking
-            // signatures) runs on the other cores while the previous chunk is appended here.
-            typealias Prepared = (event: SignedEvent, verdict: Bool?)
-            var inFlight: (records: [InputRecord], results: BackgroundMap<Prepared>)?
-            let file = reader.name
-            func startPreparing(_ chunk: [InputRecord]) throws(LedgerError) -> (records: [InputRecord], results: BackgroundMap<Prepared>) {
-                // Keys cannot change during an import (registry entries are not imported), so the
-                // keys the chunk names are looked up now and its signatures checked up front.
-                var wanted = Set(chunk.compactMap { $0.object["key_id"]?.stringValue })
-                if let key { wanted.insert(key.publicKey.keyID) }
-                for id in wanted where keys[id] == nil {
-                    if let k = try state.key(id) { keys[id] = k }
-                }
-                let known = keys
-                return (chunk, BackgroundMap(chunk) { record throws(LedgerError) -> Prepared in
-                    let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
-                    return (s, known[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) })
-                })
-            }
-            func finish(_ stage: (records: [InputRecord], results: BackgroundMap<Prepared>)) throws(LedgerError) {
-                for (i, result) in stage.results.wait().enumerated() {
-                    // A failure stays with its record and is raised only when the appends reach
-                    // it, so the first bad line in file order is the one reported.
-                    do throws(LedgerError) {
-                        let prepared = try result.get()
-                        count(try appendInTransaction(prepared.event, signatureValid: prepared.verdict))
-                    } catch {
-                        throw error.located(file: file, line: stage.records[i].line)
-                    }
-                }
-                summary.records += stage.records.count
-                report()
-            }
-            func flushSingles() throws(LedgerError) {
-                guard !singles.isEmpty else { return }
-                let next = try startPreparing(singles)
-                singles = []
-                if let previous = inFlight { try finish(previous) }
-                inFlight = next
-            }
-            func drain() throws(LedgerError) {
-                try flushSingles()
-                if let previous = inFlight {
-                    inFlight = nil
-                    try finish(previous)
-                }
-            }
-            while true {
-                let records = try reader.nextChunk(chunkSize)
-                if records.isEmpty { break }
-                for (i, record) in records.enumerated() {
-                    if record.object["kind"]?.stringValue == EventKind.batch.rawValue {
-                        try drain()
-                        // The batch reads its events from the reader: give back what follows.
-                        reader.pushBack(Array(records[(i + 1)...]))
-                        summary.records += try importBatch(manifest: record, reader: reader, count: count)
-                        report()
-                        break
-                    }
-                    singles.append(record)
-                    if singles.count >= chunkSize { try flushSingles() }
-                }
-            }
-            try drain()
-            // An empty export is almost always a failed one; saying so beats "imported 0 of 0".
-            guard summary.records > 0 else {
-                throw LedgerError(.malformed, "the input holds no records", at: ErrorLocation(file: reader.name))
-            }
-            return summary
+/// A unit of import work, prepared in the background: a run of single records (each signed on
+/// its own) or one batch (manifest and members). A failure found while preparing stays in the
+/// unit and is raised when the appends reach it, so the first bad line in file order is named.
+enum ImportUnit: Sendable {
+    /// Single records with their prepared events and signature verdicts (nil: key not known).
+    case singles(records: [InputRecord], prepared: [Result<(event: SignedEvent, verdict: Bool?), LedgerError>])
+    /// A batch whose members hash to its root; `verdict` is the manifest signature's.
+    case batch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [(event: Event, bytes: [UInt8], line: Int)])
+    /// Preparing failed here.
+    case failure(LedgerError)
+}
+
+/// A job started on another thread whose result the caller collects later. The caller must not
+/// touch anything the job uses until `wait` returns; the import hands the reader back and forth
+/// this way, never using it from two threads at once.
+final class BackgroundJob<R: Sendable>: @unchecked Sendable {
+    private var result: R?
+    private let group = DispatchGroup()
+
+    init(_ work: @escaping @Sendable () -> R) {
+        group.enter()
+        DispatchQueue.global().async { [self] in
+            result = work()
+            group.leave()
         }
     }
 
-    /// Reads a batch's events after its manifest line, checks the manifest's signature and that
-    /// the events hash to its root, then appends the manifest and the events after it.
-    /// Returns the number of records it consumed.
-    private func importBatch(manifest record: InputRecord, reader: RecordReader, count: (AppendResult) -> Void) throws(LedgerError) -> Int {
+    /// Waits for the job and returns its result.
+    func wait() -> R? {
+        group.wait()
+        return result
+    }
+}
+
+/// Reads and prepares import units: parsing, canonical bytes, signing unsigned lines, checking
+/// signatures and batch roots. Runs on other threads than the appends, one unit at a time.
+final class ImportPreparer: @unchecked Sendable {
+    let reader: RecordReader
+    let actor: String?
+    let key: Ed25519PrivateKey?
+    let keys: [String: KeyState]
+    let chunkSize: Int
+    private var finished = false
+    /// A read error met after some records of a unit: raised as the next unit, so that a bad
+    /// record before it is still the one reported.
+    private var deferredFailure: LedgerError?
+
+    init(reader: RecordReader, actor: String?, key: Ed25519PrivateKey?, keys: [String: KeyState], chunkSize: Int) {
+        self.reader = reader
+        self.actor = actor
+        self.key = key
+        self.keys = keys
+        self.chunkSize = chunkSize
+    }
+
+    /// The next unit with the input's progress after it, or nil at the end of input.
+    func next() -> (unit: ImportUnit, read: Int)? {
+        guard !finished else { return nil }
+        if let failure = deferredFailure {
+            finished = true
+            return (.failure(failure), reader.progress.read)
+        }
+        do throws(LedgerError) {
+            guard let unit = try readUnit() else { return nil }
+            return (unit, reader.progress.read)
+        } catch {
+            finished = true
+            return (.failure(error), reader.progress.read)
+        }
+    }
+
+    private static func isManifest(_ record: InputRecord) -> Bool {
+        record.object["kind"]?.stringValue == EventKind.batch.rawValue
+    }
+
+    private func readUnit() throws(LedgerError) -> ImportUnit? {
+        var singles: [InputRecord] = []
+        while singles.count < chunkSize {
+            let records: [InputRecord]
+            do throws(LedgerError) {
+                records = try reader.nextChunk(chunkSize - singles.count)
+            } catch {
+                guard !singles.isEmpty else { throw error }
+                deferredFailure = error
+                break
+            }
+            if records.isEmpty { break }
+            if let i = records.firstIndex(where: ImportPreparer.isManifest) {
+                if i == 0 && singles.isEmpty {
+                    reader.pushBack(Array(records.dropFirst()))
+                    return try batchUnit(records[0])
+                }
+                singles.append(contentsOf: records[..<i])
+                reader.pushBack(Array(records[i...]))
+                break
+            }
+            singles.append(contentsOf: records)
+        }
+        guard !singles.isEmpty else { return nil }
+        let file = reader.name, actor = actor, key = key, keys = keys
+        let prepared = Ingest.parallelResults(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
+            let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
+            // Keys cannot change during an import (registry entries are not imported), so the
+            // verdict made here with the keys of the transaction's start is final.
+            return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) })
+        }
+        return .singles(records: singles, prepared: prepared)
+    }
+
+    /// Reads a batch's events after its manifest line and checks that they hash to its root.
+    private func batchUnit(_ record: InputRecord) throws(LedgerError) -> ImportUnit {
         let file = reader.name
         let here = ErrorLocation(file: file, line: record.line)
         guard record.object["signature"] != nil else {
@@ -372,7 +383,7 @@ extension Ledger {
             memberRecords.append(contentsOf: more)
         }
         let batchActor = manifest.event.actor
-        let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> (Event, [UInt8], Digest) in
+        let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> (event: Event, bytes: [UInt8], line: Int, leaf: Digest) in
             let at = ErrorLocation(file: file, line: member.line)
             guard member.object["signature"] == nil, member.object["key_id"] == nil else {
                 throw LedgerError(.malformed, "an event inside a batch carries no signature of its own", at: at)
@@ -383,48 +394,121 @@ extension Ledger {
                     throw LedgerError(.malformed, "\(event.kind.rawValue) cannot be part of a batch", at: at)
                 }
                 let bytes = event.canonicalBytes
-                return (event, bytes, SignedEvent.batchLeaf(bytes))
+                return (event, bytes, member.line, SignedEvent.batchLeaf(bytes))
             } catch {
                 throw error.located(file: file, line: member.line)
             }
         }
         var acc = Merkle.RootAccumulator()
-        for m in members { acc.append(m.2) }
+        for m in members { acc.append(m.leaf) }
         guard acc.root == declared.root else {
             throw LedgerError(.badSignature, "the \(declared.count) events after this manifest do not hash to its signed root", at: here)
         }
-        let verdict = try state.key(manifest.keyID).map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
+        let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
+        return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members.map { ($0.event, $0.bytes, $0.line) })
+    }
+}
+
+extension Ingest {
+    /// Maps in parallel on all cores, keeping each item's own failure.
+    static func parallelResults<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) -> [Result<R, LedgerError>] {
+        let slots = ParallelSlots<R>(items.count)
+        parallelFor(items.count) { i in
+            do throws(LedgerError) { slots.results[i] = .success(try transform(items[i])) } catch { slots.results[i] = .failure(error) }
+        }
+        return slots.results.map { $0 ?? .failure(LedgerError(.storage, "internal: a parallel task did not finish")) }
+    }
+}
+
+extension Ledger {
+    /// Imports a whole file in one transaction: every record is appended or, at the first bad
+    /// one, nothing is and the error names its line. Records already in the ledger with the same
+    /// content are skipped, so importing a file twice adds nothing the second time.
+    ///
+    /// Two stages: the next unit of records is read and prepared (parsing, canonical bytes,
+    /// signatures, batch roots) on other threads while this one appends the current unit.
+    public func importRecords(from reader: RecordReader, actor: String? = nil, key: Ed25519PrivateKey? = nil, chunkSize: Int = 4096,
+                              progress: ((IngestProgress) -> Void)? = nil) throws(LedgerError) -> ImportSummary {
+        let start = Date()
+        let total = reader.progress.total
+        return try writeTransaction { () throws(LedgerError) -> ImportSummary in
+            var summary = ImportSummary()
+            func count(_ result: AppendResult) {
+                if result.isNew {
+                    summary.appended += 1
+                    if summary.firstSeq == nil { summary.firstSeq = result.seq }
+                    summary.lastSeq = result.seq
+                } else {
+                    summary.duplicates += 1
+                }
+            }
+            let preparer = ImportPreparer(reader: reader, actor: actor, key: key, keys: try state.allKeys(), chunkSize: chunkSize)
+            let file = reader.name
+            var pending = BackgroundJob { preparer.next() }
+            // On an error, the job reading ahead is let finish before the reader goes back.
+            defer { _ = pending.wait() }
+            while let (unit, read) = pending.wait() ?? nil {
+                pending = BackgroundJob { preparer.next() }
+                switch unit {
+                case .failure(let error):
+                    throw error
+                case .singles(let records, let prepared):
+                    for (i, result) in prepared.enumerated() {
+                        do throws(LedgerError) {
+                            let p = try result.get()
+                            count(try appendInTransaction(p.event, signatureValid: p.verdict))
+                        } catch {
+                            throw error.located(file: file, line: records[i].line)
+                        }
+                    }
+                    summary.records += records.count
+                case .batch(let manifest, let line, let verdict, let members):
+                    try appendBatch(manifest: manifest, line: line, verdict: verdict, members: members, file: file, count: count)
+                    summary.records += 1 + members.count
+                }
+                progress?(IngestProgress(records: summary.records, bytesRead: read, totalBytes: total, elapsed: Date().timeIntervalSince(start)))
+            }
+            // An empty export is almost always a failed one; saying so beats "imported 0 of 0".
+            guard summary.records > 0 else {
+                throw LedgerError(.malformed, "the input holds no records", at: ErrorLocation(file: file))
+            }
+            return summary
+        }
+    }
+
+    /// Appends a prepared batch: the manifest, then its events directly after it.
+    private func appendBatch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [(event: Event, bytes: [UInt8], line: Int)],
+                             file: String, count: (AppendResult) -> Void) throws(LedgerError) {
         let result: AppendResult
         do throws(LedgerError) {
             result = try appendInTransaction(manifest, signatureValid: verdict)
         } catch {
-            throw error.located(file: file, line: record.line)
+            throw error.located(file: file, line: line)
         }
         count(result)
         for (i, m) in members.enumerated() {
-            let at = ErrorLocation(file: file, line: memberRecords[i].line)
+            let at = ErrorLocation(file: file, line: m.line)
             if !result.isNew {
                 // The manifest was imported before: every event must be there already, unchanged.
-                guard let existing = try state.eventRecord(m.0.eventKey), existing.eventHash == SHA256.hash(m.1) else {
-                    throw LedgerError(.conflict, "this batch was imported before, but event \(m.0.eventID) differs from it", at: at)
+                guard let existing = try state.eventRecord(m.event.eventKey), existing.eventHash == SHA256.hash(m.bytes) else {
+                    throw LedgerError(.conflict, "this batch was imported before, but event \(m.event.eventID) differs from it", at: at)
                 }
                 count(AppendResult(seq: existing.seq, isNew: false))
                 continue
             }
-            let signed = SignedEvent(event: m.0, bytes: m.1, keyID: manifest.keyID, signature: [],
+            let signed = SignedEvent(event: m.event, bytes: m.bytes, keyID: manifest.keyID, signature: [],
                                      batch: BatchRef(manifest: result.seq, index: UInt64(i)))
             let appended: AppendResult
             do throws(LedgerError) {
                 // The root matched and the manifest's signature was checked when it was appended.
                 appended = try appendInTransaction(signed, signatureValid: true)
             } catch {
-                throw error.located(file: file, line: memberRecords[i].line)
+                throw error.located(file: file, line: m.line)
             }
             guard appended.isNew else {
-                throw LedgerError(.conflict, "event \(m.0.eventID) is already entry \(appended.seq); a batch must consist of new events", at: at)
+                throw LedgerError(.conflict, "event \(m.event.eventID) is already entry \(appended.seq); a batch must consist of new events", at: at)
             }
             count(appended)
         }
-        return 1 + memberRecords.count
     }
 }

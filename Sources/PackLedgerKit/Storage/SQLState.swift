@@ -99,6 +99,18 @@ final class SQLState: LedgerStateView {
         return try SQLState.keyRow(s)
     }
 
+    /// Every key of the registry, by id: an import's signatures are checked against this
+    /// snapshot on other threads, which cannot use the connection.
+    func allKeys() throws(LedgerError) -> [String: KeyState] {
+        let s = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys")
+        var out: [String: KeyState] = [:]
+        while try s.step() {
+            let k = try SQLState.keyRow(s)
+            out[k.keyID] = k
+        }
+        return out
+    }
+
     static func keyRow(_ s: Statement) throws(LedgerError) -> KeyState {
         KeyState(keyID: s.text(0) ?? "", party: s.text(1) ?? "", publicKey: try Ed25519PublicKey(raw: s.blob(2)),
                  validFrom: Timestamp(nanoseconds: s.int64(3)),
