@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// What an import did.
 public struct ImportSummary: Sendable {
@@ -185,15 +186,23 @@ public enum Ingest {
         return try SignedEvent(signing: Event(json: json), with: key)
     }
 
-    /// Runs `body(i)` for every `i` in `0..<count` on all cores, each worker taking every
-    /// n-th index so that neighbouring items (similar cost) spread evenly.
+    /// Runs `body(i)` for every `i` in `0..<count` on all cores. Workers take the next block of
+    /// indexes from a shared counter rather than a fixed share, because the pipelines run a third
+    /// thread (appending or replaying) beside them: a worker it slows down simply takes fewer
+    /// blocks, instead of leaving the other idle at the end.
     static func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w
-            while i < count {
-                body(i)
-                i += workers
+        guard workers > 1 else {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let block = max(1, min(64, count / (workers * 16)))
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let start = next.wrappingAdd(block, ordering: .relaxed).oldValue
+                guard start < count else { return }
+                for i in start..<min(count, start + block) { body(i) }
             }
         }
     }

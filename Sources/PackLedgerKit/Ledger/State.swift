@@ -123,8 +123,8 @@ public protocol LedgerStateView: AnyObject {
     func key(_ keyID: String) throws(LedgerError) -> KeyState?
     /// A pack.
     func pack(_ id: String) throws(LedgerError) -> PackState?
-    /// An event id (lowercase) already in the log.
-    func eventRecord(_ eventKey: String) throws(LedgerError) -> EventRecord?
+    /// An event id already in the log (ids differing only in case are the same).
+    func eventRecord(_ eventKey: EventKey) throws(LedgerError) -> EventRecord?
     /// The pack a module or cell is part of.
     func parent(of component: String) throws(LedgerError) -> String?
 }
@@ -134,7 +134,7 @@ public final class MemoryState: LedgerStateView {
     var parties: [String: PartyState] = [:]
     var keys: [String: KeyState] = [:]
     var packs: [String: PackState] = [:]
-    var events: [String: EventRecord] = [:]
+    var events: [EventKey: EventRecord] = [:]
     var parents: [String: String] = [:]
     /// The ledger origin, once `ledger.init` is replayed.
     public private(set) var origin: String?
@@ -149,7 +149,7 @@ public final class MemoryState: LedgerStateView {
     /// See `LedgerStateView`.
     public func pack(_ id: String) -> PackState? { packs[id] }
     /// See `LedgerStateView`.
-    public func eventRecord(_ eventKey: String) -> EventRecord? { events[eventKey] }
+    public func eventRecord(_ eventKey: EventKey) -> EventRecord? { events[eventKey] }
     /// See `LedgerStateView`.
     public func parent(of component: String) -> String? { parents[component] }
 

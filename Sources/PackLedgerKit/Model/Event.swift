@@ -37,6 +37,46 @@ public enum Identifiers {
     private static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 122) }
 }
 
+/// The 16 bytes of a UUID event id: compact to hash, compare and index.
+public struct EventKey: Hashable, Sendable {
+    /// The first and last 8 bytes, big-endian.
+    public let high, low: UInt64
+
+    /// Parses the 8-4-4-4-12 hex form, either case; nil if `uuid` is not in it.
+    public init?(uuid: String) {
+        var high: UInt64 = 0, low: UInt64 = 0, digits = 0, position = 0
+        for ch in uuid.utf8 {
+            defer { position += 1 }
+            if position == 8 || position == 13 || position == 18 || position == 23 {
+                guard ch == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let v: UInt8
+            switch ch {
+            case 48...57: v = ch - 48
+            case 97...102: v = ch - 87
+            case 65...70: v = ch - 55
+            default: return nil
+            }
+            if digits < 16 { high = high << 4 | UInt64(v) } else { low = low << 4 | UInt64(v) }
+            digits += 1
+        }
+        guard position == 36, digits == 32 else { return nil }
+        self.high = high
+        self.low = low
+    }
+
+    /// The 16 bytes, as the `event_ids` table stores them.
+    public var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        for i in 0..<8 {
+            out[i] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i)))
+            out[8 + i] = UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i)))
+        }
+        return out
+    }
+}
+
 /// A statement by one actor: the JSON object it signs, validated for shape.
 ///
 /// The object is kept as parsed; its canonical bytes (RFC 8785) are what the actor signs and
@@ -58,6 +98,8 @@ public struct Event: Sendable {
     public let data: [String: JSONValue]
     /// The whole object.
     public let json: JSONValue
+    /// The event id's 16 bytes, the key under which idempotency is decided (case-insensitive).
+    public let eventKey: EventKey
 
     /// The envelope fields; anything else at the top level is rejected because it would be
     /// signed yet invisible to the rules.
@@ -68,7 +110,10 @@ public struct Event: Sendable {
         guard let object = json.objectValue else {
             throw LedgerError(.malformed, "an event must be a JSON object")
         }
-        for key in object.keys.sorted() where !Event.envelopeKeys.contains(key) {
+        // Sorted only when there is something to report, so the message does not depend on
+        // dictionary order.
+        if object.keys.contains(where: { !Event.envelopeKeys.contains($0) }),
+           let key = object.keys.sorted().first(where: { !Event.envelopeKeys.contains($0) }) {
             throw LedgerError(.malformed, "unknown top-level field \"\(key)\"", at: ErrorLocation(field: key))
         }
         func string(_ key: String) throws(LedgerError) -> String {
@@ -81,7 +126,7 @@ public struct Event: Sendable {
             return s
         }
         let eventID = try string("event_id")
-        guard Identifiers.isUUID(eventID) else {
+        guard let eventKey = EventKey(uuid: eventID) else {
             throw LedgerError(.malformed, "event_id \"\(eventID)\" is not a UUID", at: ErrorLocation(field: "event_id"))
         }
         let kindText = try string("kind")
@@ -135,18 +180,12 @@ public struct Event: Sendable {
         self.at = at
         self.data = data
         self.json = json
+        self.eventKey = eventKey
     }
 
     /// The RFC 8785 bytes of the object: what is signed and stored.
     public var canonicalBytes: [UInt8] { CanonicalJSON.encode(json) }
 
-    /// The lowercase event id, the key under which idempotency is decided.
-    public var eventKey: String { eventID.lowercased() }
-
-    /// The 16 bytes of an event id (a validated UUID), as the index stores them.
-    public static func keyBytes(_ eventKey: String) -> [UInt8] {
-        Hex.decode(String(decoding: eventKey.utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)) ?? Array(eventKey.utf8)
-    }
 
     /// Domain separation for actor signatures, so that an event signature can never be
     /// mistaken for a checkpoint or other note signature made with the same key.

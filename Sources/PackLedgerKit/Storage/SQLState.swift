@@ -147,10 +147,10 @@ final class SQLState: LedgerStateView {
                          recoveredJSON: s.text(23) ?? "")
     }
 
-    func eventRecord(_ eventKey: String) throws(LedgerError) -> EventRecord? {
+    func eventRecord(_ eventKey: EventKey) throws(LedgerError) -> EventRecord? {
         let s = selectEvent
         s.reset()
-        try s.set(1, Event.keyBytes(eventKey))
+        try s.set(1, eventKey.bytes)
         defer { s.reset() }
         // Only a resubmission gets here with a row, so hashing its stored event is cheap overall
         // and saves storing a hash per entry.
@@ -174,7 +174,7 @@ final class SQLState: LedgerStateView {
         try insertEntry.set(2, entry.bytes)
         try insertEntry.run()
         insertEventID.reset()
-        try insertEventID.set(1, Event.keyBytes(event.eventKey))
+        try insertEventID.set(1, event.eventKey.bytes)
         try insertEventID.set(2, entry.seq)
         try insertEventID.run()
         if let pack = event.pack {

@@ -130,7 +130,7 @@ public struct Verifier {
         while try rows.step() {
             let entry = try Entry(decoding: rows.blob(1))
             let event = try Ledger.event(of: entry)
-            try eventID.bind(Event.keyBytes(event.eventKey))
+            try eventID.bind(event.eventKey.bytes)
             guard try eventID.step(), UInt64(eventID.int64(0)) == seq else {
                 throw mismatch("event_ids does not map event \(event.eventID) to entry \(seq)").located(entry: seq)
             }
