@@ -6,4 +6,10 @@
 static inline sqlite3_destructor_type packledger_sqlite_transient(void) {
     return SQLITE_TRANSIENT;
 }
+
+/* sqlite3_config is variadic, which Swift cannot call. Turning off memory statistics removes
+   a global mutex taken on every SQLite allocation; it must run before SQLite initialises. */
+static inline int packledger_sqlite_disable_memstatus(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 #endif

@@ -9,8 +9,15 @@ public final class Database {
     /// The file path.
     public let path: String
 
+    /// Process-wide settings, applied once before the first connection opens. The ledger reads
+    /// no allocation statistics, so SQLite need not keep them (a global lock per allocation).
+    private static let configured: Bool = {
+        packledger_sqlite_disable_memstatus() == SQLITE_OK
+    }()
+
     /// Opens (or, with `create`, creates) the database at `path`.
     public init(path: String, readOnly: Bool = false, create: Bool = false) throws(LedgerError) {
+        _ = Database.configured
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create { flags |= SQLITE_OPEN_CREATE }
         flags |= SQLITE_OPEN_NOMUTEX
