@@ -2,6 +2,14 @@
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
+    /// Appends the lowercase hex of `bytes` to `out`.
+    static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+    }
+
     /// Encodes bytes as lowercase hex.
     public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()

@@ -50,20 +50,47 @@ public struct Entry: Sendable {
 
     /// Builds the bytes of a new entry whose event carries its own signature.
     public init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8], eventBytes: [UInt8]) {
-        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: "key \(keyID)\nsig \(Base64.encode(signature))\n",
+        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: Array("key \(keyID)\nsig \(Base64.encode(signature))\n".utf8),
                   keyID: keyID, signature: signature, batch: nil, eventBytes: eventBytes)
     }
 
     /// Builds the bytes of a new batch-member entry.
     public init(seq: UInt64, recordedAt: Timestamp, prev: Digest, batch: BatchRef, eventBytes: [UInt8]) {
-        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: "batch \(batch.manifest) \(batch.index)\n",
+        var attestation = Array("batch ".utf8)
+        Entry.appendDecimal(batch.manifest, to: &attestation)
+        attestation.append(UInt8(ascii: " "))
+        Entry.appendDecimal(batch.index, to: &attestation)
+        attestation.append(UInt8(ascii: "\n"))
+        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: attestation,
                   keyID: "", signature: [], batch: batch, eventBytes: eventBytes)
     }
 
-    private init(seq: UInt64, recordedAt: Timestamp, prev: Digest, attestation: String, keyID: String, signature: [UInt8],
+    private static let magicLine = Array("\(magic)\nseq ".utf8)
+
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var v = value
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(v % 10))
+            v /= 10
+        } while v > 0
+        out.append(contentsOf: digits.reversed())
+    }
+
+    // The header is written byte by byte into one buffer: every append goes through here.
+    private init(seq: UInt64, recordedAt: Timestamp, prev: Digest, attestation: [UInt8], keyID: String, signature: [UInt8],
                  batch: BatchRef?, eventBytes: [UInt8]) {
-        let header = "\(Entry.magic)\nseq \(seq)\ntime \(recordedAt.rfc3339Micros)\nprev \(prev.hex)\n\(attestation)\n"
-        var bytes = Array(header.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(160 + attestation.count + eventBytes.count)
+        bytes.append(contentsOf: Entry.magicLine)
+        Entry.appendDecimal(seq, to: &bytes)
+        bytes.append(contentsOf: [UInt8]("\ntime ".utf8))
+        recordedAt.appendRFC3339Micros(to: &bytes)
+        bytes.append(contentsOf: [UInt8]("\nprev ".utf8))
+        Hex.append(prev.bytes, to: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.append(contentsOf: attestation)
+        bytes.append(UInt8(ascii: "\n"))
         bytes.append(contentsOf: eventBytes)
         self.seq = seq
         self.recordedAt = recordedAt

@@ -42,12 +42,12 @@ struct DataReader {
 
     /// Rejects fields the kind does not define; a misspelt optional field would otherwise be
     /// silently dropped from every report. Every kind but the batch manifest may carry a `note`.
-    func allowOnly(_ keys: Set<String>, note: Bool = true) throws(LedgerError) {
+    func allowOnly(_ keys: [String], note: Bool = true) throws(LedgerError) {
         // Membership first, without allocating: this runs for every event of every import; the
         // sorting that makes the error message deterministic happens only on the error path.
         let clean = data.keys.allSatisfy { keys.contains($0) || (note && $0 == "note") }
         if !clean {
-            let allowed = note ? keys.union(["note"]) : keys
+            let allowed = Set(note ? keys + ["note"] : keys)
             for key in data.keys.sorted() where !allowed.contains(key) {
                 throw LedgerError(.malformed, "\(kind.rawValue) has no field \"\(key)\" (allowed: \(allowed.sorted().joined(separator: ", ")))", at: ErrorLocation(field: field(key)))
             }
@@ -75,7 +75,7 @@ struct DataReader {
         return s
     }
 
-    func oneOf(_ key: String, _ allowed: Set<String>) throws(LedgerError) -> String {
+    func oneOf(_ key: String, _ allowed: some Collection<String>) throws(LedgerError) -> String {
         let s = try requiredString(key)
         guard allowed.contains(s) else {
             throw LedgerError(.outOfRange, "\(field(key)) \"\(s)\" is not one of \(allowed.sorted().joined(separator: ", "))", at: ErrorLocation(field: field(key)))

@@ -136,11 +136,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public var rfc3339Micros: String {
         var out: [UInt8] = []
         out.reserveCapacity(27)
+        appendRFC3339Micros(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the `rfc3339Micros` form to `out`.
+    func appendRFC3339Micros(to out: inout [UInt8]) {
         let nanos = dateTime(into: &out)
         out.append(UInt8(ascii: "."))
         Timestamp.digits(nanos / 1000, 6, into: &out)
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`, with a fraction only when there is one: the form `record` writes.

@@ -171,8 +171,7 @@ final class SQLState: LedgerStateView {
     func append(_ entry: Entry, event: Event, effects: Effects) throws(LedgerError) {
         insertEntry.reset()
         try insertEntry.set(1, entry.seq)
-        try insertEntry.set(2, entry.bytes)
-        try insertEntry.run()
+        try insertEntry.run(withBlob: entry.bytes, at: 2)
         insertEventID.reset()
         try insertEventID.set(1, event.eventKey.bytes)
         try insertEventID.set(2, entry.seq)

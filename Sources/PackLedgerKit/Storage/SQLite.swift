@@ -181,6 +181,23 @@ public final class Statement {
         }
         try check(rc, index)
     }
+    /// Runs the statement with `blob` bound to parameter `index` without SQLite copying it (the
+    /// bytes stay valid for the whole run); the other parameters must be set already.
+    public func run(withBlob blob: [UInt8], at index: Int32) throws(LedgerError) {
+        var failure: LedgerError?
+        blob.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            defer { sqlite3_clear_bindings(handle) }
+            do throws(LedgerError) {
+                // A nil destructor is SQLITE_STATIC: SQLite reads the caller's buffer in place.
+                try check(sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), nil), index)
+                try run()
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+    }
+
     /// Binds NULL.
     public func setNull(_ index: Int32) throws(LedgerError) { try check(sqlite3_bind_null(handle, index), index) }
     /// Binds text or NULL.
