@@ -196,7 +196,7 @@ public enum Ingest {
             for i in 0..<count { body(i) }
             return
         }
-        let block = max(1, min(64, count / (workers * 16)))
+        let block = max(1, min(8, count / (workers * 16)))
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {

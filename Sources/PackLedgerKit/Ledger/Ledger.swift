@@ -79,7 +79,7 @@ public final class Ledger {
         do {
             return try db.writeTransaction { () throws(LedgerError) -> T in
                 let value = try body()
-                try state.flushPacks()
+                try state.flushPending()
                 return value
             }
         } catch {

@@ -4,7 +4,7 @@ import Foundation
 /// transaction so that each lookup is one indexed read.
 final class SQLState: LedgerStateView {
     let db: Database
-    private let selectParty, selectKey, selectPack, selectEvent: Statement
+    private let selectParty, selectKey, selectPack, selectEvent, selectEntry: Statement
     private let upsertParty, upsertKey, upsertPack, insertEventID, insertEntry: Statement
     private let insertPackEntry, insertPartyEntry, insertSecondLife: Statement
     private let selectParent, insertComponent: Statement
@@ -21,6 +21,7 @@ final class SQLState: LedgerStateView {
         // of the row, where an UPDATE touches only the indexes whose columns changed.
         let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
         upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
+        selectEntry = try db.prepare("SELECT bytes FROM entries WHERE seq = ?")
         insertEventID = try db.prepare("INSERT INTO event_ids (event_key, seq) VALUES (?, ?)")
         insertEntry = try db.prepare("INSERT INTO entries (seq, bytes) VALUES (?, ?)")
         insertPackEntry = try db.prepare("INSERT INTO pack_entries (pack, seq) VALUES (?, ?)")
@@ -43,6 +44,12 @@ final class SQLState: LedgerStateView {
     private var dirtyPacks: [String: PackState] = [:]
     /// Past this many dirty packs the cache is written out, to bound an import's memory.
     static let dirtyPackLimit = 50_000
+    /// Rows of `event_ids` and `pack_entries` not yet written. Event ids are random, so inserting
+    /// each as it comes touches a random page of a large index; written in key order at the end
+    /// of the transaction (or every `pendingRowLimit` rows), neighbouring keys share pages.
+    private var pendingEventIDs: [EventKey: UInt64] = [:]
+    private var pendingPackEntries: [(pack: String, seq: UInt64)] = []
+    static let pendingRowLimit = 65_536
 
     /// Forgets cached registry rows and unwritten pack states; called when a transaction begins
     /// and when one is rolled back.
@@ -50,10 +57,37 @@ final class SQLState: LedgerStateView {
         partyCache.removeAll(keepingCapacity: true)
         keyCache.removeAll(keepingCapacity: true)
         dirtyPacks.removeAll(keepingCapacity: false)
+        pendingEventIDs.removeAll(keepingCapacity: false)
+        pendingPackEntries.removeAll(keepingCapacity: false)
     }
 
-    /// Writes every changed pack state; called before a write transaction commits.
-    func flushPacks() throws(LedgerError) {
+    /// Writes everything held back: pack states and lookup rows. Called before a write
+    /// transaction commits.
+    func flushPending() throws(LedgerError) {
+        try flushLookups()
+        try flushPacks()
+    }
+
+    private func flushLookups() throws(LedgerError) {
+        for (key, seq) in pendingEventIDs.sorted(by: { ($0.key.high, $0.key.low) < ($1.key.high, $1.key.low) }) {
+            insertEventID.reset()
+            try insertEventID.set(1, key.bytes)
+            try insertEventID.set(2, seq)
+            try insertEventID.run()
+        }
+        pendingEventIDs.removeAll(keepingCapacity: true)
+        pendingPackEntries.sort { $0.pack == $1.pack ? $0.seq < $1.seq : $0.pack.utf8.lexicographicallyPrecedes($1.pack.utf8) }
+        for row in pendingPackEntries {
+            insertPackEntry.reset()
+            try insertPackEntry.set(1, row.pack)
+            try insertPackEntry.set(2, row.seq)
+            try insertPackEntry.run()
+        }
+        pendingPackEntries.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes every changed pack state.
+    private func flushPacks() throws(LedgerError) {
         // In key order, so that the rows land in neighbouring B-tree pages.
         for p in dirtyPacks.values.sorted(by: { $0.pack.utf8.lexicographicallyPrecedes($1.pack.utf8) }) { try writePack(p) }
         dirtyPacks.removeAll(keepingCapacity: true)
@@ -148,6 +182,14 @@ final class SQLState: LedgerStateView {
     }
 
     func eventRecord(_ eventKey: EventKey) throws(LedgerError) -> EventRecord? {
+        if let seq = pendingEventIDs[eventKey] {
+            let s = selectEntry
+            s.reset()
+            try s.set(1, seq)
+            defer { s.reset() }
+            guard try s.step() else { throw LedgerError(.integrity, "entry \(seq) is missing", at: ErrorLocation(entry: seq)) }
+            return EventRecord(seq: seq, eventHash: SHA256.hash(try Entry(decoding: s.blob(0)).eventBytes))
+        }
         let s = selectEvent
         s.reset()
         try s.set(1, eventKey.bytes)
@@ -172,15 +214,9 @@ final class SQLState: LedgerStateView {
         insertEntry.reset()
         try insertEntry.set(1, entry.seq)
         try insertEntry.run(withBlob: entry.bytes, at: 2)
-        insertEventID.reset()
-        try insertEventID.set(1, event.eventKey.bytes)
-        try insertEventID.set(2, entry.seq)
-        try insertEventID.run()
+        pendingEventIDs[event.eventKey] = entry.seq
         if let pack = event.pack {
-            insertPackEntry.reset()
-            try insertPackEntry.set(1, pack)
-            try insertPackEntry.set(2, entry.seq)
-            try insertPackEntry.run()
+            pendingPackEntries.append((pack, entry.seq))
             if event.kind == .reused || event.kind == .repurposed {
                 try insertSecondLife.bind(entry.seq, pack, event.kind.rawValue, event.at.nanoseconds).run()
             }
@@ -203,6 +239,7 @@ final class SQLState: LedgerStateView {
         }
         for p in effects.packs { dirtyPacks[p.pack] = p }
         if dirtyPacks.count >= SQLState.dirtyPackLimit { try flushPacks() }
+        if pendingEventIDs.count >= SQLState.pendingRowLimit || pendingPackEntries.count >= SQLState.pendingRowLimit { try flushLookups() }
     }
 
     private func writePack(_ p: PackState) throws(LedgerError) {
