@@ -55,6 +55,29 @@ struct ImportTests {
         #expect(try w.run(["verify"]).status == 0)
     }
 
+    /// Lookup rows are written at the end of the transaction, so a repeat inside one file must
+    /// be caught from what is held back: the same event twice is one entry, a different event
+    /// under the same id (in another case) is a conflict naming its line.
+    @Test func anEventRepeatedInsideOneFileIsFoundBeforeCommit() throws {
+        let w = try CLIWorld()
+        var lines = Self.unsignedLines(300).split(separator: "\n").map(String.init)
+        lines.append(lines[7])
+        try write(lines.joined(separator: "\n") + "\n", "twice.jsonl", in: w)
+        let r = try JSONParser.parse(w.ok(["import", "twice.jsonl", "--actor", "maker", "--key", "maker.key", "--format", "json"]))
+        #expect(r["appended"]?.doubleValue == 300 && r["duplicates"]?.doubleValue == 1)
+        // Lines 1–100 are packs IMP-300…399; line 101 reuses line 4's id, upper-cased, for another pack.
+        var conflicting = Self.unsignedLines(400).split(separator: "\n").map(String.init).suffix(100).map { $0 }
+        let id = Self.uuid(303)
+        conflicting.append(conflicting[3].replacingOccurrences(of: id, with: id.uppercased()).replacingOccurrences(of: "IMP-303", with: "IMP-999"))
+        try write(conflicting.joined(separator: "\n") + "\n", "conflict.jsonl", in: w)
+        let before = try w.size()
+        try w.expectRejected({ try w.run(["import", "conflict.jsonl", "--actor", "maker", "--key", "maker.key"]) }, "conflict.jsonl:101")
+        let message = try w.run(["import", "conflict.jsonl", "--actor", "maker", "--key", "maker.key"]).stderr
+        #expect(message.contains("different content"), "\(message)")
+        #expect(try w.size() == before)
+        #expect(try w.run(["verify", "--deep"]).status == 0)
+    }
+
     @Test func aSignedFileAlteredAfterSigningIsRejected() throws {
         let w = try CLIWorld()
         try write(Self.unsignedLines(50), "in.jsonl", in: w)
