@@ -43,7 +43,7 @@ final class SQLState: LedgerStateView {
     /// saves most of the `packs` writes and their index updates. Reads see these first.
     private var dirtyPacks: [String: PackState] = [:]
     /// Past this many dirty packs the cache is written out, to bound an import's memory.
-    static let dirtyPackLimit = 50_000
+    static let dirtyPackLimit = 25_000
     /// Rows of `event_ids` and `pack_entries` not yet written. Event ids are random, so inserting
     /// each as it comes touches a random page of a large index; written in key order at the end
     /// of the transaction (or every `pendingRowLimit` rows), neighbouring keys share pages.
