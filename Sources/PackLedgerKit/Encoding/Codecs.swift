@@ -10,6 +10,27 @@ public enum Hex {
         }
     }
 
+    /// Decodes lowercase hex only (the canonical spelling); nil for anything else.
+    static func decodeLowercase(_ chars: ArraySlice<UInt8>) -> [UInt8]? {
+        guard chars.count % 2 == 0 else { return nil }
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 97...102: return c - 87
+            default: return nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 2)
+        var i = chars.startIndex
+        while i < chars.endIndex {
+            guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
     /// Encodes bytes as lowercase hex.
     public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()

@@ -109,53 +109,76 @@ public struct Entry: Sendable {
     /// Decodes stored bytes strictly: any deviation from the layout is an integrity fault.
     public init(decoding bytes: [UInt8]) throws(LedgerError) {
         func fail(_ why: String) -> LedgerError { LedgerError(.integrity, "entry bytes are malformed: \(why)") }
-        var lines: [[UInt8]] = []
+        // Header lines up to and including the empty one: 7 for a signed event, 6 for a batch
+        // member. Lines are ranges into `bytes`; nothing is copied until a field is accepted.
+        var lines: [Range<Int>] = []
+        lines.reserveCapacity(7)
         var start = 0
         var i = 0
-        // Header lines up to and including the empty one: 7 for a signed event, 6 for a batch member.
         while lines.last.map({ !$0.isEmpty }) ?? true {
             guard i < bytes.count, lines.count < 7 else { throw fail("header ends early or has no blank line") }
             if bytes[i] == UInt8(ascii: "\n") {
-                lines.append(Array(bytes[start..<i]))
+                lines.append(start..<i)
                 start = i + 1
             }
             i += 1
         }
-        func field(_ index: Int, _ name: String) throws(LedgerError) -> String {
+        /// The value of header line `index`, which must read "`name` value" with a non-empty value.
+        func field(_ index: Int, _ name: StaticString) throws(LedgerError) -> ArraySlice<UInt8> {
             guard index < lines.count else { throw fail("missing \"\(name)\" line") }
-            let line = lines[index]
-            let prefix = Array((name + " ").utf8)
-            guard line.count > prefix.count, Array(line.prefix(prefix.count)) == prefix,
-                  let text = String(validating: line.dropFirst(prefix.count), as: UTF8.self)
-            else { throw fail("line \(index + 1) should start with \"\(name) \"") }
-            return text
+            let line = bytes[lines[index]]
+            let label = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+            guard line.count > label.count + 1, line.starts(with: label), line[line.startIndex + label.count] == UInt8(ascii: " ") else {
+                throw fail("line \(index + 1) should start with \"\(name) \"")
+            }
+            return line.dropFirst(label.count + 1)
         }
-        guard lines.count >= 6, lines[0] == Array(Entry.magic.utf8) else { throw fail("first line is not \(Entry.magic)") }
-        let seqText = try field(1, "seq")
-        guard let seq = UInt64(seqText), String(seq) == seqText else { throw fail("bad sequence number") }
+        /// A decimal without sign or leading zeros, as the encoder writes it.
+        func decimal(_ text: ArraySlice<UInt8>) -> UInt64? {
+            guard !text.isEmpty, text.count <= 20, text.first != UInt8(ascii: "0") || text.count == 1 else { return nil }
+            var value: UInt64 = 0
+            for c in text {
+                guard c >= 48, c <= 57 else { return nil }
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (v, o2) = m.addingReportingOverflow(UInt64(c - 48))
+                guard !o1, !o2 else { return nil }
+                value = v
+            }
+            return value
+        }
+        guard lines.count >= 6, bytes[lines[0]].elementsEqual(Entry.magic.utf8) else { throw fail("first line is not \(Entry.magic)") }
+        guard let seq = decimal(try field(1, "seq")) else { throw fail("bad sequence number") }
         let timeText = try field(2, "time")
-        guard timeText.utf8.count == 27, let time = Timestamp(rfc3339: timeText), time.rfc3339Micros == timeText else {
+        // The fixed-width form only, and only what re-encodes to the same bytes.
+        guard timeText.count == 27, let time = Timestamp(rfc3339: String(decoding: timeText, as: UTF8.self)) else {
             throw fail("bad record time")
         }
+        var reencoded: [UInt8] = []
+        reencoded.reserveCapacity(27)
+        time.appendRFC3339Micros(to: &reencoded)
+        guard reencoded.elementsEqual(timeText) else { throw fail("bad record time") }
         let prevText = try field(3, "prev")
-        guard let prevBytes = Hex.decode(prevText), let prev = Digest(prevBytes), prev.hex == prevText else {
+        // 64 lowercase hex digits: the one spelling the encoder produces.
+        guard prevText.count == 64, let prevBytes = Hex.decodeLowercase(prevText), let prev = Digest(prevBytes) else {
             throw fail("bad prev hash")
         }
         var keyID = ""
         var signature: [UInt8] = []
         var batch: BatchRef?
         if lines.count == 6 {
-            let parts = try field(4, "batch").split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, let m = UInt64(parts[0]), String(m) == parts[0], let index = UInt64(parts[1]), String(index) == parts[1], m < seq
+            let text = try field(4, "batch")
+            guard let space = text.firstIndex(of: UInt8(ascii: " ")), let m = decimal(text[..<space]),
+                  let index = decimal(text[(space + 1)...]), m < seq
             else { throw fail("bad batch reference") }
             batch = BatchRef(manifest: m, index: index)
         } else {
-            keyID = try field(4, "key")
-            guard keyID.utf8.count == 16, let keyBytes = Hex.decode(keyID), Hex.encode(keyBytes) == keyID else {
-                throw fail("bad key id")
-            }
+            let keyText = try field(4, "key")
+            guard keyText.count == 16, Hex.decodeLowercase(keyText) != nil else { throw fail("bad key id") }
+            keyID = String(decoding: keyText, as: UTF8.self)
             let sigText = try field(5, "sig")
-            guard let decoded = Base64.decode(sigText), decoded.count == 64 else { throw fail("bad signature encoding") }
+            guard let decoded = Base64.decode(String(decoding: sigText, as: UTF8.self)), decoded.count == 64 else {
+                throw fail("bad signature encoding")
+            }
             signature = decoded
         }
         self.seq = seq
