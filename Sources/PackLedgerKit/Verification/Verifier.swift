@@ -193,6 +193,8 @@ public struct Verifier {
         let event: Event
         /// The signature verdict under the key of that id, when the key was already known.
         let verdict: Bool?
+        /// For a batch member, its leaf in the batch's tree (hashed here, on any core).
+        let batchLeaf: Digest?
     }
 
     /// Decodes and checks one row on any thread: bytes, canonical JSON, envelope,
@@ -223,7 +225,7 @@ public struct Verifier {
             throw error.located(entry: seq)
         }
         let verdict = keys[entry.keyID].map { $0.isValidSignature(entry.signature, for: Event.signedMessage(entry.eventBytes)) }
-        return Decoded(entry: entry, event: event, verdict: verdict)
+        return Decoded(entry: entry, event: event, verdict: verdict, batchLeaf: entry.batch.map { _ in SignedEvent.batchLeaf(entry.eventBytes) })
     }
 
     /// How many rows are decoded in parallel before the sequential replay catches up.
@@ -312,7 +314,7 @@ public struct Verifier {
                     throw error.located(entry: expected)
                 }
                 if entry.batch != nil, var open = batch {
-                    open.acc.append(SignedEvent.batchLeaf(entry.eventBytes))
+                    open.acc.append(item.batchLeaf ?? SignedEvent.batchLeaf(entry.eventBytes))
                     if open.acc.count == open.count {
                         guard open.acc.root == open.root else {
                             throw fault("the \(open.count) events of the batch of entry \(open.manifest) do not hash to its signed root: one of entries \(open.manifest + 1)–\(seq) was altered")
