@@ -12,23 +12,7 @@ public enum Hex {
 
     /// Decodes lowercase hex only (the canonical spelling); nil for anything else.
     static func decodeLowercase(_ chars: ArraySlice<UInt8>) -> [UInt8]? {
-        guard chars.count % 2 == 0 else { return nil }
-        func value(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: return c - 48
-            case 97...102: return c - 87
-            default: return nil
-            }
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(chars.count / 2)
-        var i = chars.startIndex
-        while i < chars.endIndex {
-            guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
+        decode(chars, lowercaseOnly: true)
     }
 
     /// Encodes bytes as lowercase hex.
@@ -44,24 +28,28 @@ public enum Hex {
 
     /// Decodes hex (either case); nil if the text is not an even number of hex digits.
     public static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
+        decode(Array(text.utf8)[...], lowercaseOnly: false)
+    }
+
+    private static func decode(_ chars: ArraySlice<UInt8>, lowercaseOnly: Bool) -> [UInt8]? {
         guard chars.count % 2 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
+        var i = chars.startIndex
+        while i < chars.endIndex {
+            guard let hi = value(chars[i], lowercaseOnly: lowercaseOnly), let lo = value(chars[i + 1], lowercaseOnly: lowercaseOnly) else { return nil }
             out.append(hi << 4 | lo)
             i += 2
         }
         return out
     }
 
-    private static func value(_ c: UInt8) -> UInt8? {
+    /// The value of one hex digit, either case unless `lowercaseOnly`.
+    static func value(_ c: UInt8, lowercaseOnly: Bool = false) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F") where !lowercaseOnly: return c - UInt8(ascii: "A") + 10
         default: return nil
         }
     }

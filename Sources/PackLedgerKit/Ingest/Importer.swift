@@ -209,45 +209,18 @@ public enum Ingest {
 
     /// Maps in parallel on all cores, preserving order; the first error (by position) wins.
     public static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) throws(LedgerError) -> [R] {
+        var out: [R] = []
+        out.reserveCapacity(items.count)
+        for result in parallelResults(items, transform) { out.append(try result.get()) }
+        return out
+    }
+
+    /// Maps in parallel on all cores, preserving order and keeping each item's own failure.
+    static func parallelResults<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) -> [Result<R, LedgerError>] {
         let slots = ParallelSlots<R>(items.count)
         parallelFor(items.count) { i in
             do throws(LedgerError) { slots.results[i] = .success(try transform(items[i])) } catch { slots.results[i] = .failure(error) }
         }
-        var out: [R] = []
-        out.reserveCapacity(items.count)
-        for r in slots.results {
-            switch r {
-            case .success(let v)?: out.append(v)
-            case .failure(let e)?: throw e
-            case nil: throw LedgerError(.storage, "internal: a parallel task did not finish")
-            }
-        }
-        return out
-    }
-}
-
-/// A parallel map started in the background, so that the calling thread can do sequential work
-/// (appending, replaying rules) meanwhile: the two-stage pipeline of `import` and `verify`.
-/// Results keep their order, and each keeps its own failure.
-final class BackgroundMap<R: Sendable>: Sendable {
-    private let slots: ParallelSlots<R>
-    private let group = DispatchGroup()
-
-    init<T: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) {
-        let slots = ParallelSlots<R>(items.count)
-        self.slots = slots
-        group.enter()
-        DispatchQueue.global().async { [group] in
-            Ingest.parallelFor(items.count) { i in
-                do throws(LedgerError) { slots.results[i] = .success(try transform(items[i])) } catch { slots.results[i] = .failure(error) }
-            }
-            group.leave()
-        }
-    }
-
-    /// Waits for every item and returns the results in order.
-    func wait() -> [Result<R, LedgerError>] {
-        group.wait()
         return slots.results.map { $0 ?? .failure(LedgerError(.storage, "internal: a parallel task did not finish")) }
     }
 }
@@ -271,9 +244,11 @@ enum ImportUnit: Sendable {
     case failure(LedgerError)
 }
 
-/// A job started on another thread whose result the caller collects later. The caller must not
-/// touch anything the job uses until `wait` returns; the import hands the reader back and forth
-/// this way, never using it from two threads at once.
+/// A job started on another thread whose result the caller collects later, so that the calling
+/// thread can do sequential work (appending, replaying rules) meanwhile: the two-stage pipeline
+/// of `import` and `verify`. The caller must not touch anything the job uses until `wait`
+/// returns; the import hands the reader back and forth this way, never using it from two threads
+/// at once.
 final class BackgroundJob<R: Sendable>: @unchecked Sendable {
     private var result: R?
     private let group = DispatchGroup()
@@ -415,17 +390,6 @@ final class ImportPreparer: @unchecked Sendable {
         }
         let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
         return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members.map { ($0.event, $0.bytes, $0.line) })
-    }
-}
-
-extension Ingest {
-    /// Maps in parallel on all cores, keeping each item's own failure.
-    static func parallelResults<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) -> [Result<R, LedgerError>] {
-        let slots = ParallelSlots<R>(items.count)
-        parallelFor(items.count) { i in
-            do throws(LedgerError) { slots.results[i] = .success(try transform(items[i])) } catch { slots.results[i] = .failure(error) }
-        }
-        return slots.results.map { $0 ?? .failure(LedgerError(.storage, "internal: a parallel task did not finish")) }
     }
 }
 

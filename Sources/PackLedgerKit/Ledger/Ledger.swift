@@ -217,7 +217,7 @@ public final class Ledger {
             guard let origin = genesis.data["origin"]?.stringValue else {
                 throw LedgerError(.integrity, "entry 0 has no origin", at: ErrorLocation(entry: 0))
             }
-            let keys = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE party = ? AND valid_until_ns IS NULL ORDER BY added_seq DESC LIMIT 1").bind(Identifiers.operatorID)
+            let keys = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys WHERE party = ? AND valid_until_ns IS NULL ORDER BY added_seq DESC LIMIT 1").bind(Identifiers.operatorID)
             guard try keys.step() else { throw LedgerError(.integrity, "the ledger has no operator key") }
             let operatorKey = try SQLState.keyRow(keys).publicKey
             let head = try head()
@@ -317,7 +317,7 @@ public final class Ledger {
 
     /// A party's keys, oldest first (the operator's with `operator`).
     public func keys(of party: String) throws(LedgerError) -> [KeyState] {
-        let s = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE party = ? ORDER BY added_seq").bind(party)
+        let s = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys WHERE party = ? ORDER BY added_seq").bind(party)
         var out: [KeyState] = []
         while try s.step() { out.append(try SQLState.keyRow(s)) }
         return out

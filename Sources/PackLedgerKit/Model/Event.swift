@@ -20,19 +20,7 @@ public enum Identifiers {
     }
 
     /// A UUID in the 8-4-4-4-12 hex form, either case.
-    public static func isUUID(_ s: String) -> Bool {
-        let c = Array(s.utf8)
-        guard c.count == 36 else { return false }
-        for (i, ch) in c.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                guard ch == UInt8(ascii: "-") else { return false }
-            } else {
-                let hex = (ch >= 48 && ch <= 57) || (ch >= 97 && ch <= 102) || (ch >= 65 && ch <= 70)
-                guard hex else { return false }
-            }
-        }
-        return true
-    }
+    public static func isUUID(_ s: String) -> Bool { EventKey(uuid: s) != nil }
 
     private static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 122) }
 }
@@ -51,13 +39,7 @@ public struct EventKey: Hashable, Sendable {
                 guard ch == UInt8(ascii: "-") else { return nil }
                 continue
             }
-            let v: UInt8
-            switch ch {
-            case 48...57: v = ch - 48
-            case 97...102: v = ch - 87
-            case 65...70: v = ch - 55
-            default: return nil
-            }
+            guard let v = Hex.value(ch) else { return nil }
             if digits < 16 { high = high << 4 | UInt64(v) } else { low = low << 4 | UInt64(v) }
             digits += 1
         }

@@ -159,6 +159,8 @@ public struct ComplianceReport: Sendable {
             }
             // End-of-life removals at least 90 days before as-of, with nothing that accounts for
             // the pack within 90 days after them (recorded by as-of), read through the pack index.
+            // Only later entries can qualify: the rules keep a pack's `at` from going backwards,
+            // so an entry before the removal is never after it in time.
             var missing: [MissingPack] = []
             let accounting: Set<EventKind> = [.collected, .intake, .reused, .repurposed]
             let packEntries = try ledger.db.prepare("SELECT n.bytes FROM pack_entries e JOIN entries n ON n.seq = e.seq WHERE e.pack = ? AND e.seq > ? ORDER BY e.seq")

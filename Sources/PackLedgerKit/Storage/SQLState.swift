@@ -12,7 +12,7 @@ final class SQLState: LedgerStateView {
     init(db: Database) throws(LedgerError) {
         self.db = db
         selectParty = try db.prepare("SELECT id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq FROM parties WHERE id = ?")
-        selectKey = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys WHERE key_id = ?")
+        selectKey = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys WHERE key_id = ?")
         selectPack = try db.prepare("SELECT \(SQLState.packColumns) FROM packs WHERE pack = ?")
         selectEvent = try db.prepare("SELECT e.seq, n.bytes FROM event_ids e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?")
         upsertParty = try db.prepare("INSERT OR REPLACE INTO parties (id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq) VALUES (?, ?, ?, ?, ?, ?)")
@@ -21,7 +21,7 @@ final class SQLState: LedgerStateView {
         // of the row, where an UPDATE touches only the indexes whose columns changed.
         let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
         upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
-        selectEntry = try db.prepare("SELECT bytes FROM entries WHERE seq = ?")
+        selectEntry = try db.prepare("SELECT seq, bytes FROM entries WHERE seq = ?")
         insertEventID = try db.prepare("INSERT INTO event_ids (event_key, seq) VALUES (?, ?)")
         insertEntry = try db.prepare("INSERT INTO entries (seq, bytes) VALUES (?, ?)")
         insertPackEntry = try db.prepare("INSERT INTO pack_entries (pack, seq) VALUES (?, ?)")
@@ -30,6 +30,9 @@ final class SQLState: LedgerStateView {
         selectParent = try db.prepare("SELECT parent FROM components WHERE component = ?")
         insertComponent = try db.prepare("INSERT INTO components (component, parent, seq) VALUES (?, ?, ?)")
     }
+
+    /// The columns `keyRow` reads, in its order.
+    static let keyColumns = "key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq"
 
     static let packColumns = "pack, status, custodian, producer, category, chemistry, mass_kg, energy_kwh, produced_seq, last_seq, last_at_ns, placed_at_ns, placed_market, repurposed_into, derived_from, materials_json, collected_at_ns, intake_at_ns, intake_kg, intake_by, recovered_at_ns, input_kg, output_kg, recovered_json"
 
@@ -136,7 +139,7 @@ final class SQLState: LedgerStateView {
     /// Every key of the registry, by id: an import's signatures are checked against this
     /// snapshot on other threads, which cannot use the connection.
     func allKeys() throws(LedgerError) -> [String: KeyState] {
-        let s = try db.prepare("SELECT key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq FROM keys")
+        let s = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys")
         var out: [String: KeyState] = [:]
         while try s.step() {
             let k = try SQLState.keyRow(s)
@@ -182,17 +185,17 @@ final class SQLState: LedgerStateView {
     }
 
     func eventRecord(_ eventKey: EventKey) throws(LedgerError) -> EventRecord? {
+        // A row held back in this transaction is found by seq, any other through the table.
+        let s: Statement
         if let seq = pendingEventIDs[eventKey] {
-            let s = selectEntry
+            s = selectEntry
             s.reset()
             try s.set(1, seq)
-            defer { s.reset() }
-            guard try s.step() else { throw LedgerError(.integrity, "entry \(seq) is missing", at: ErrorLocation(entry: seq)) }
-            return EventRecord(seq: seq, eventHash: SHA256.hash(try Entry(decoding: s.blob(0)).eventBytes))
+        } else {
+            s = selectEvent
+            s.reset()
+            try s.set(1, eventKey.bytes)
         }
-        let s = selectEvent
-        s.reset()
-        try s.set(1, eventKey.bytes)
         defer { s.reset() }
         // Only a resubmission gets here with a row, so hashing its stored event is cheap overall
         // and saves storing a hash per entry.
@@ -243,32 +246,32 @@ final class SQLState: LedgerStateView {
     }
 
     private func writePack(_ p: PackState) throws(LedgerError) {
-            let s = upsertPack
-            s.reset()
-            try s.set(1, p.pack)
-            try s.set(2, p.status.rawValue)
-            try s.set(3, p.custodian)
-            try s.set(4, p.producer)
-            try s.set(5, p.category)
-            try s.set(6, p.chemistry)
-            try s.set(7, p.massKg)
-            try s.set(8, p.energyKwh)
-            try s.set(9, p.producedSeq)
-            try s.set(10, p.lastSeq)
-            try s.set(11, p.lastAt.nanoseconds)
-            try s.set(12, p.placedAt?.nanoseconds)
-            try s.set(13, p.placedMarket)
-            try s.set(14, p.repurposedInto)
-            try s.set(15, p.derivedFrom.joined(separator: " "))
-            try s.set(16, p.materialsJSON)
-            try s.set(17, p.collectedAt?.nanoseconds)
-            try s.set(18, p.intakeAt?.nanoseconds)
-            try s.set(19, p.intakeKg)
-            try s.set(20, p.intakeBy)
-            try s.set(21, p.recoveredAt?.nanoseconds)
-            try s.set(22, p.inputKg)
-            try s.set(23, p.outputKg)
-            try s.set(24, p.recoveredJSON)
-            try s.run()
+        let s = upsertPack
+        s.reset()
+        try s.set(1, p.pack)
+        try s.set(2, p.status.rawValue)
+        try s.set(3, p.custodian)
+        try s.set(4, p.producer)
+        try s.set(5, p.category)
+        try s.set(6, p.chemistry)
+        try s.set(7, p.massKg)
+        try s.set(8, p.energyKwh)
+        try s.set(9, p.producedSeq)
+        try s.set(10, p.lastSeq)
+        try s.set(11, p.lastAt.nanoseconds)
+        try s.set(12, p.placedAt?.nanoseconds)
+        try s.set(13, p.placedMarket)
+        try s.set(14, p.repurposedInto)
+        try s.set(15, p.derivedFrom.joined(separator: " "))
+        try s.set(16, p.materialsJSON)
+        try s.set(17, p.collectedAt?.nanoseconds)
+        try s.set(18, p.intakeAt?.nanoseconds)
+        try s.set(19, p.intakeKg)
+        try s.set(20, p.intakeBy)
+        try s.set(21, p.recoveredAt?.nanoseconds)
+        try s.set(22, p.inputKg)
+        try s.set(23, p.outputKg)
+        try s.set(24, p.recoveredJSON)
+        try s.run()
     }
 }

@@ -124,9 +124,15 @@ public struct Verifier {
         let eventID = try ledger.db.prepare("SELECT seq FROM event_ids WHERE event_key = ?")
         let packRow = try ledger.db.prepare("SELECT 1 FROM pack_entries WHERE pack = ? AND seq = ?")
         let partyRow = try ledger.db.prepare("SELECT 1 FROM party_entries WHERE party = ? AND seq = ?")
-        let secondLife = try ledger.db.prepare("SELECT pack, kind, at_ns FROM second_life WHERE seq = ?")
+        let secondLife = try ledger.db.prepare("SELECT 1 FROM second_life WHERE seq = ? AND pack = ? AND kind = ? AND at_ns = ?")
         let rows = try ledger.db.prepare("SELECT seq, bytes FROM entries ORDER BY seq")
         var seq: UInt64 = 0
+        /// Binds `values` to `s` and tells whether it returns a row, leaving `s` reset.
+        func hasRow(_ s: Statement, _ values: (any Sendable)?...) throws(LedgerError) -> Bool {
+            try s.bind(values: values)
+            defer { s.reset() }
+            return try s.step()
+        }
         while try rows.step() {
             let entry = try Entry(decoding: rows.blob(1))
             let event = try Ledger.event(of: entry)
@@ -137,24 +143,17 @@ public struct Verifier {
             eventID.reset()
             if let pack = event.pack {
                 wantPackRows += 1
-                try packRow.bind(pack, seq)
-                guard try packRow.step() else { throw mismatch("pack_entries lacks entry \(seq) of \(pack)").located(entry: seq) }
-                packRow.reset()
+                guard try hasRow(packRow, pack, seq) else { throw mismatch("pack_entries lacks entry \(seq) of \(pack)").located(entry: seq) }
                 if event.kind == .reused || event.kind == .repurposed {
                     wantSecondLife += 1
-                    try secondLife.bind(seq)
-                    guard try secondLife.step(), secondLife.text(0) == pack, secondLife.text(1) == event.kind.rawValue,
-                          secondLife.int64(2) == event.at.nanoseconds else {
+                    guard try hasRow(secondLife, seq, pack, event.kind.rawValue, event.at.nanoseconds) else {
                         throw mismatch("second_life row of entry \(seq) differs from its entry").located(entry: seq)
                     }
-                    secondLife.reset()
                 }
             }
             if let party = event.party {
                 wantPartyRows += 1
-                try partyRow.bind(party, seq)
-                guard try partyRow.step() else { throw mismatch("party_entries lacks entry \(seq) of \(party)").located(entry: seq) }
-                partyRow.reset()
+                guard try hasRow(partyRow, party, seq) else { throw mismatch("party_entries lacks entry \(seq) of \(party)").located(entry: seq) }
             }
             // The stored tree: every complete node of the stored levels, rebuilt in the same pass.
             var item = (level: 0, hash: entry.hash)
@@ -252,15 +251,17 @@ public struct Verifier {
         }
         // Decoding (signatures included) of the next chunk runs on the other cores while this
         // thread replays the rules over the current one: a two-stage pipeline.
-        func startDecoding(_ chunk: [Row]) -> BackgroundMap<Decoded> {
+        func startDecoding(_ chunk: [Row]) -> BackgroundJob<[Result<Decoded, LedgerError>]> {
             // Keys never change once registered (ids are unique forever), so a verdict made
             // with the keys known now is final; keys registered after this point are checked
             // during the replay instead.
             var keys: [String: Ed25519PublicKey] = [:]
             for (id, k) in state.keys { keys[id] = k.publicKey }
             let snapshot = keys
-            return BackgroundMap(chunk) { row throws(LedgerError) in
-                try Verifier.decode(seq: row.seq, bytes: row.bytes, keys: snapshot)
+            return BackgroundJob {
+                Ingest.parallelResults(chunk) { row throws(LedgerError) in
+                    try Verifier.decode(seq: row.seq, bytes: row.bytes, keys: snapshot)
+                }
             }
         }
         // The batch whose members are being read: its manifest, key, declared size and root, and
@@ -271,7 +272,9 @@ public struct Verifier {
         while !chunk.isEmpty {
             let next = try readChunk()
             let nextInFlight = next.isEmpty ? nil : startDecoding(next)
-            let decoded = inFlight.wait()
+            guard let decoded = inFlight.wait(), decoded.count == chunk.count else {
+                throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
+            }
             defer {
                 chunk = next
                 if let nextInFlight { inFlight = nextInFlight }
