@@ -419,3 +419,29 @@ func hostileNestingFailsFastWithoutRecursion() {
     #expect(CanonicalJSON.encodeString("😀é") == "\"😀é\"")
     #expect(CanonicalJSON.encodeString(["k\n": "v"]) == #"{"k\n":"v"}"#)
 }
+
+/// The parser's canonical note, value by value: it must say exactly what re-encoding says.
+@Test func canonicalNoteMatchesReencodingForEachSpelling() throws {
+    let numbers = ["0", "-0", "7", "-7", "100", "1e2", "1E+2", "1.0", "1.50", "0.5", "-0.5", "5e-1", "0.10", "0.000001", "0.0000001",
+                   "0.0000012", "1e-7", "1e21", "1e+21", "100000000000000000000", "1000000000000000000000", "123456789012345",
+                   "1234567890123456", "9007199254740993", "123456789012.345", "1234567890123.456", "0.123456789012345",
+                   "0.1234567890123456", "452.5", "12.1", "0.30000000000000004", "-0.0", "2.5e-3", "0.0025"]
+    let strings = [#""a""#, #""\u0041""#, #""\u001f""#, #""\u001F""#, #""\u000a""#, #""\n""#, #""\/""#, #""/""#, #""\"""#, #""\\""#,
+                   #""\ud83d\ude00""#, "\"😀\"", #""\u007f""#, "\"\u{7f}\"", #""\b\f\r\t""#, #""\u0008""#]
+    let containers = [#"{"a":1,"b":2}"#, #"{"b":1,"a":2}"#, #"{ "a":1}"#, #"[1, 2]"#, #"[]"#, #"{}"#, #"{"é":1,"z":2}"#, #"{"z":1,"é":2}"#,
+                      #"{"\ud83d\ude00":1,"\uffff":2}"#, "{\"\u{FFFF}\":1,\"😀\":2}", " 1", "1 ", "true", "null"]
+    var agreed = (canonical: 0, not: 0)
+    for spelling in numbers + strings + containers {
+        for text in [spelling, "[\(spelling)]", "{\"k\":\(spelling)}"] {
+            let bytes = Array(text.utf8)
+            let noted = try JSONParser.parseNotingCanonical(bytes)
+            let reencoded = CanonicalJSON.encode(noted.value) == bytes
+            #expect(noted.isCanonical == reencoded, "\(text)")
+            if reencoded { agreed.canonical += 1 } else { agreed.not += 1 }
+        }
+    }
+    #expect(try JSONParser.parseNotingCanonical(Array("0.000001".utf8)).isCanonical)
+    #expect(try !JSONParser.parseNotingCanonical(Array("0.0000001".utf8)).isCanonical)
+    #expect(try !JSONParser.parseNotingCanonical(Array(#""\/""#.utf8)).isCanonical)
+    #expect(agreed.canonical > 20 && agreed.not > 20)
+}

@@ -61,6 +61,47 @@ struct FuzzTests {
         }
     }
 
+    /// Spellings that are valid JSON but not all canonical, spliced in by `canonicalNote`.
+    static let spellings: [[UInt8]] = [#"\u0041"#, #"\u001f"#, #"\u001F"#, #"\u000a"#, #"\n"#, #"\/"#, #"\""#, #"\\"#,
+                                       #"\ud83d\ude00"#, "1.0", "-0", "0", "1e2", "100", "1E+2", "0.5", "5e-1", "1e21", "123456789012345",
+                                       "1234567890123456", "-7", "0.0000001", "0.000001", "0.0000012", "1.50", "0.10", "-0.5", "-0.0", "123456789012.345",
+                                       "1234567890123.456", "0.123456789012345", "0.1234567890123456", "9007199254740993", "-00", "5.", " ", "é", "\u{7f}", #","b":1"#, #","A":1"#, #","~":2"#].map { Array($0.utf8) }
+
+    @Test func canonicalNoteAgreesWithReencoding() {
+        let seeds = [Self.event, Array(#"{"a":[1,-2.5,0.001,1e+21,"\u0000\b\t"],"b":{"\u001f":"x\"\\y"},"é":true,"😀":null}"#.utf8)]
+        var rng = Random(state: 5)
+        var canonicalSeen = 0, otherSeen = 0
+        for i in 0..<Self.cases {
+            var bytes = seeds[i % seeds.count]
+            // Half the cases splice in spellings that parse, to reach the canonical checks.
+            if rng.below(2) == 0 {
+                bytes.insert(contentsOf: Self.spellings[rng.below(Self.spellings.count)], at: rng.below(bytes.count + 1))
+            } else {
+                bytes = Self.mutate(bytes, &rng)
+            }
+            guard let noted = try? JSONParser.parseNotingCanonical(bytes, members: true) else {
+                #expect((try? JSONParser.parse(bytes)) == nil)
+                continue
+            }
+            #expect(noted.value == (try? JSONParser.parse(bytes)))
+            let reencoded = CanonicalJSON.encode(noted.value) == bytes
+            #expect(noted.isCanonical == reencoded, "\(String(decoding: bytes, as: UTF8.self))")
+            if reencoded { canonicalSeen += 1 } else { otherSeen += 1 }
+            // Member ranges cover exactly each top-level member, key to value.
+            if case .object(let members) = noted.value {
+                #expect(noted.topLevelMembers.count == members.count)
+                for m in noted.topLevelMembers {
+                    let text = bytes[m.range]
+                    // The range, wrapped in braces, is an object holding just that member.
+                    let alone = try? JSONParser.parse([UInt8(ascii: "{")] + text + [UInt8(ascii: "}")])
+                    #expect(alone == .object([m.key: members[m.key] ?? .null]), "\(String(decoding: text, as: UTF8.self))")
+                }
+            }
+        }
+        // The property is only worth something if both outcomes occur.
+        #expect(canonicalSeen > Self.cases / 50 && otherSeen > Self.cases / 50)
+    }
+
     @Test func entryDecoder() throws {
         let key = try Ed25519PrivateKey(seed: [UInt8](repeating: 7, count: 32))
         let signed = try SignedEvent(signing: Event(json: JSONParser.parse(Self.event)), with: key)

@@ -97,9 +97,39 @@ public struct JSONParser: Sendable {
         try buffer.withMemoryRebound(to: UInt8.self) { parseResult($0, limits) }.get()
     }
 
+    /// A document parsed by `parseNotingCanonical(_:limits:)`.
+    public struct Noted: Sendable {
+        /// The parsed value.
+        public let value: JSONValue
+        /// Whether the input is exactly `CanonicalJSON.encode(value)`: no whitespace, members in
+        /// RFC 8785 order, minimal escapes, numbers as ECMAScript prints them.
+        public let isCanonical: Bool
+        /// For a top-level object, when asked for: each member's key and the byte range from its
+        /// key's opening quote to the end of its value, in document order.
+        public let topLevelMembers: [(key: String, range: Range<Int>)]
+    }
+
+    /// Parses one JSON document and notes, in the same pass, whether its bytes are already the
+    /// RFC 8785 canonical encoding. The note equals `CanonicalJSON.encode(value) == bytes` but
+    /// costs no re-encoding, which is what makes it worth having on the ingest and verify paths.
+    /// Top-level member ranges are collected only when `members` is set.
+    public static func parseNotingCanonical(_ bytes: [UInt8], members: Bool = false, limits: Limits = .default) throws(JSONError) -> Noted {
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<Noted, JSONError> in
+            var core = ParserCore(bytes: buffer, limits: limits, noteCanonical: true)
+            core.noteMembers = members
+            do throws(JSONError) {
+                let value = try core.parseDocument()
+                return .success(Noted(value: value, isCanonical: core.canonical, topLevelMembers: core.topLevelMembers))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
     // Result rather than typed throws through closures: the stdlib closure APIs used above rethrow untyped.
     private static func parseResult(_ bytes: UnsafeBufferPointer<UInt8>, _ limits: Limits) -> Result<JSONValue, JSONError> {
-        var core = ParserCore(bytes: bytes, limits: limits)
+        var core = ParserCore(bytes: bytes, limits: limits, noteCanonical: false)
         do {
             return .success(try core.parseDocument())
         } catch {
@@ -159,11 +189,18 @@ private struct ParserCore {
     var index = 0
     // Reused across strings that contain escapes, so unescaping allocates once per document.
     var scratch: [UInt8] = []
+    /// Whether to track `canonical` and `topLevelMembers` (costs a little per number and member).
+    let noteCanonical: Bool
+    /// Cleared at the first byte that `CanonicalJSON.encode` would not have written.
+    var canonical = true
+    var topLevelMembers: [(key: String, range: Range<Int>)] = []
+    var noteMembers = false
 
-    init(bytes: UnsafeBufferPointer<UInt8>, limits: JSONParser.Limits) {
+    init(bytes: UnsafeBufferPointer<UInt8>, limits: JSONParser.Limits, noteCanonical: Bool) {
         self.bytes = bytes
         self.count = bytes.count
         self.limits = limits
+        self.noteCanonical = noteCanonical
     }
 
     mutating func parseDocument() throws(JSONError) -> JSONValue {
@@ -231,7 +268,10 @@ private struct ParserCore {
                 try expectLiteral("null")
                 value = .null
             case Byte.minus, Byte.zero...Byte.nine:
-                value = .number(try parseNumber())
+                let start = index
+                let number = try parseNumber()
+                if noteCanonical && canonical { noteNumber(number, from: start) }
+                value = .number(number)
             case UInt8(ascii: "N"), UInt8(ascii: "I"):
                 throw JSONError(code: .invalidNumber, reason: "NaN and Infinity are not JSON numbers", offset: index)
             case Byte.plus:
@@ -247,6 +287,9 @@ private struct ParserCore {
                 if frame.isObject {
                     // The member was appended with its key; fill in its value.
                     members[members.count - 1].value = value
+                    if noteMembers && frames.count == 1 {
+                        topLevelMembers.append((members[members.count - 1].key, members[members.count - 1].offset..<index))
+                    }
                     skipWhitespace()
                     guard index < count else { throw endError("expected ',' or '}' in object") }
                     switch bytes[index] {
@@ -307,7 +350,15 @@ private struct ParserCore {
     }
 
     /// Builds a closed object with one hash per key, rejecting its first repeated key in document order.
-    private func makeObject(_ members: ArraySlice<Member>) throws(JSONError) -> [String: JSONValue] {
+    private mutating func makeObject(_ members: ArraySlice<Member>) throws(JSONError) -> [String: JSONValue] {
+        if noteCanonical && canonical {
+            // RFC 8785 order: strictly ascending UTF-16 code units (equal keys fail below anyway).
+            var previous: String?
+            for member in members {
+                if let previous, !CanonicalJSON.utf16Precedes(previous, member.key) { canonical = false; break }
+                previous = member.key
+            }
+        }
         var object = [String: JSONValue](minimumCapacity: members.count)
         for member in members where object.updateValue(member.value, forKey: member.key) != nil {
             // Swift String equality is canonical equivalence, so this also catches keys that differ
@@ -340,6 +391,7 @@ private struct ParserCore {
             switch bytes[index] {
             case Byte.space, Byte.newline, Byte.carriageReturn, Byte.tab:
                 index += 1
+                canonical = false
             default:
                 return
             }
@@ -406,7 +458,9 @@ private struct ParserCore {
         switch bytes[index + 1] {
         case Byte.quote: simple = Byte.quote
         case Byte.backslash: simple = Byte.backslash
-        case Byte.slash: simple = Byte.slash
+        case Byte.slash:
+            simple = Byte.slash
+            canonical = false
         case UInt8(ascii: "b"): simple = 0x08
         case UInt8(ascii: "f"): simple = 0x0C
         case UInt8(ascii: "n"): simple = 0x0A
@@ -414,6 +468,12 @@ private struct ParserCore {
         case UInt8(ascii: "t"): simple = 0x09
         case UInt8(ascii: "u"):
             let unit = try hexQuad(at: index + 2, escapeOffset: escapeOffset)
+            // The encoder writes \u00xx (lowercase) only for C0 controls without a short form.
+            if noteCanonical && canonical {
+                let hasShortForm = unit == 0x08 || unit == 0x09 || unit == 0x0A || unit == 0x0C || unit == 0x0D
+                let lowercase = (index + 2..<index + 6).allSatisfy { !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains(bytes[$0]) }
+                if unit >= 0x20 || hasShortForm || !lowercase { canonical = false }
+            }
             index += 6
             switch unit {
             case 0xD800...0xDBFF:
@@ -615,6 +675,44 @@ private struct ParserCore {
                             offset: start)
         }
         return value
+    }
+
+    /// Clears `canonical` unless the number just parsed from `start` is spelled as ECMAScript
+    /// prints its value.
+    private mutating func noteNumber(_ value: Double, from start: Int) {
+        if isShortestPlainDecimal(from: start) { return }
+        scratch.removeAll(keepingCapacity: true)
+        CanonicalJSON.appendNumber(value, to: &scratch)
+        if !scratch.elementsEqual(UnsafeBufferPointer(rebasing: bytes[start..<index])) { canonical = false }
+    }
+
+    /// Whether the number at `start..<index` is one ECMAScript prints digit for digit, known
+    /// without printing it: at most 15 significant digits, no exponent, no trailing zero after
+    /// a point, not -0, and not below 10^-6. Two different decimals of 15 or fewer significant
+    /// digits never round to the same double (they lie more than an ulp apart), so such a
+    /// spelling is the shortest one that round-trips, and in this range ECMAScript lays it out
+    /// without an exponent.
+    private func isShortestPlainDecimal(from start: Int) -> Bool {
+        var i = start
+        if bytes[i] == Byte.minus { i += 1 }
+        var significant = 0
+        var leadingZeros = 0  // after "0.", before the first significant digit
+        let integerIsZero = bytes[i] == Byte.zero
+        if integerIsZero {
+            i += 1
+        } else {
+            while i < index, isDigit(bytes[i]) { significant += 1; i += 1 }
+        }
+        if i == index { return !integerIsZero || bytes[start] != Byte.minus ? significant <= 15 : false }
+        guard bytes[i] == Byte.dot else { return false }
+        i += 1
+        let fractionStart = i
+        while i < index, isDigit(bytes[i]) {
+            if integerIsZero && significant == 0 && bytes[i] == Byte.zero { leadingZeros += 1 } else { significant += 1 }
+            i += 1
+        }
+        guard i == index, i > fractionStart, bytes[i - 1] != Byte.zero else { return false }
+        return significant <= 15 && leadingZeros <= 5
     }
 
     private func isDigit(_ byte: UInt8) -> Bool {

@@ -76,14 +76,21 @@ public enum Ingest {
             if let actor, event.actor != actor {
                 throw LedgerError(.malformed, "signed by \(event.actor), not --actor \(actor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
             }
-            return SignedEvent(event: event, bytes: event.canonicalBytes, keyID: keyID, signature: sig)
+            return SignedEvent(event: event, bytes: eventBytes(record, event), keyID: keyID, signature: sig)
         }
         guard let key else { throw LedgerError(.malformed, "this record is not signed", at: at) }
         do {
-            return try SignedEvent(signing: event, with: key)
+            return try SignedEvent(signing: event, bytes: eventBytes(record, event), with: key)
         } catch {
             throw error.located(file: file, line: record.line)
         }
+    }
+
+    /// The canonical bytes of `event`, made from `record`: cut from the line when it was canonical
+    /// and the event is the record without its signature members (no actor was filled in).
+    static func eventBytes(_ record: InputRecord, _ event: Event) -> [UInt8] {
+        guard record.object["actor"] != nil, let bytes = record.canonicalEventBytes else { return event.canonicalBytes }
+        return bytes
     }
 
     /// The JSON Lines form of a signed event: its members plus `key_id` and `signature`,
@@ -377,7 +384,7 @@ final class ImportPreparer: @unchecked Sendable {
                 guard !event.kind.isRegistry, event.kind != .batch else {
                     throw LedgerError(.malformed, "\(event.kind.rawValue) cannot be part of a batch", at: at)
                 }
-                let bytes = event.canonicalBytes
+                let bytes = Ingest.eventBytes(member, event)
                 return (event, bytes, member.line, SignedEvent.batchLeaf(bytes))
             } catch {
                 throw error.located(file: file, line: member.line)

@@ -97,14 +97,19 @@ public struct InputRecord: Sendable {
     public let line: Int
     /// The object as read: event members, plus `key_id` and `signature` when signed.
     public let object: [String: JSONValue]
+    /// The RFC 8785 bytes of `object` without `key_id` and `signature`, when the line was already
+    /// canonical: then they are the line's own bytes with those members cut out, which spares
+    /// re-encoding every event of a file that `packledger sign` wrote.
+    public let canonicalEventBytes: [UInt8]?
     /// Why the record could not be read. Lines are parsed in parallel, ahead of the rules; the
     /// failure travels with its record so that the first error in file order is the one reported.
     public var failure: LedgerError?
 
     /// A record read successfully.
-    public init(line: Int, object: [String: JSONValue]) {
+    public init(line: Int, object: [String: JSONValue], canonicalEventBytes: [UInt8]? = nil) {
         self.line = line
         self.object = object
+        self.canonicalEventBytes = canonicalEventBytes
         self.failure = nil
     }
 
@@ -112,6 +117,7 @@ public struct InputRecord: Sendable {
     public init(line: Int, failure: LedgerError) {
         self.line = line
         self.object = [:]
+        self.canonicalEventBytes = nil
         self.failure = failure
     }
 }
@@ -186,16 +192,27 @@ public final class RecordReader {
     }
 
     static func parseLine(_ bytes: [UInt8], line: Int, file: String) throws(LedgerError) -> InputRecord {
-        let value: JSONValue
+        let noted: JSONParser.Noted
         do {
-            value = try JSONParser.parse(bytes)
+            noted = try JSONParser.parseNotingCanonical(bytes, members: true)
         } catch {
             throw LedgerError(.malformed, "not valid JSON: \(error)", at: ErrorLocation(file: file, line: line))
         }
-        guard let object = value.objectValue else {
+        guard let object = noted.value.objectValue else {
             throw LedgerError(.malformed, "each line must be one JSON object", at: ErrorLocation(file: file, line: line))
         }
-        return InputRecord(line: line, object: object)
+        guard noted.isCanonical else { return InputRecord(line: line, object: object) }
+        let kept = noted.topLevelMembers.filter { !Ingest.signatureMembers.contains($0.key) }
+        guard kept.count < noted.topLevelMembers.count else { return InputRecord(line: line, object: object, canonicalEventBytes: bytes) }
+        // Dropping members from a canonical object leaves the canonical form of what remains.
+        var cut: [UInt8] = [UInt8(ascii: "{")]
+        cut.reserveCapacity(bytes.count)
+        for (i, member) in kept.enumerated() {
+            if i > 0 { cut.append(UInt8(ascii: ",")) }
+            cut.append(contentsOf: bytes[member.range])
+        }
+        cut.append(UInt8(ascii: "}"))
+        return InputRecord(line: line, object: object, canonicalEventBytes: cut)
     }
 
     // MARK: CSV (RFC 4180, with a header row)

@@ -190,7 +190,12 @@ public struct SignedEvent: Sendable {
 
     /// Canonicalises `event` and signs it with `key`.
     public init(signing event: Event, with key: Ed25519PrivateKey) throws(LedgerError) {
-        let bytes = event.canonicalBytes
+        try self.init(signing: event, bytes: event.canonicalBytes, with: key)
+    }
+
+    /// Signs `event` whose canonical bytes the caller already has (`bytes` must be exactly
+    /// `event.canonicalBytes`).
+    init(signing event: Event, bytes: [UInt8], with key: Ed25519PrivateKey) throws(LedgerError) {
         self.event = event
         self.bytes = bytes
         self.keyID = key.publicKey.keyID

@@ -207,16 +207,17 @@ public struct Verifier {
             throw error.located(entry: seq)
         }
         guard entry.seq == seq else { throw fault("the entry bytes say seq \(entry.seq), stored as \(seq)") }
-        let json: JSONValue
+        let noted: JSONParser.Noted
         do {
-            json = try JSONParser.parse(entry.eventBytes)
+            noted = try JSONParser.parseNotingCanonical(entry.eventBytes)
         } catch {
             throw fault("event bytes are not valid JSON: \(error)")
         }
         // One encoding per event: anything else would let the same statement hash two ways.
-        guard CanonicalJSON.encode(json) == entry.eventBytes else {
+        guard noted.isCanonical else {
             throw fault("event bytes are not in RFC 8785 canonical form")
         }
+        let json = noted.value
         let event: Event
         do {
             event = try Event(json: json)
