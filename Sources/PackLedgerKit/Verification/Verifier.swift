@@ -231,6 +231,28 @@ public struct Verifier {
     /// How many rows are decoded in parallel before the sequential replay catches up.
     static let chunkSize = 2_048
 
+    /// Steps the entries in order for the pipeline's jobs, one job at a time (see `run`), which is
+    /// why the unsynchronised state is safe.
+    private final class RowReader: @unchecked Sendable {
+        typealias Row = (seq: UInt64, bytes: [UInt8])
+        private let rows: Statement
+        // A finished SQLite statement starts over if stepped again, hence `exhausted`.
+        private var exhausted = false
+
+        init(_ rows: Statement) { self.rows = rows }
+
+        /// Up to `count` rows; empty at the end.
+        func next(_ count: Int) throws(LedgerError) -> [Row] {
+            var chunk: [Row] = []
+            chunk.reserveCapacity(count)
+            while !exhausted, chunk.count < count {
+                guard try rows.step() else { exhausted = true; break }
+                chunk.append((UInt64(bitPattern: rows.int64(0)), rows.blob(1)))
+            }
+            return chunk
+        }
+    }
+
     private func run(_ db: Database, rootsAt sizes: Set<UInt64>) throws(LedgerError) -> (VerifyReport, [UInt64: Digest], MemoryState) {
         var roots: [UInt64: Digest] = [:]
         let state = MemoryState()
@@ -238,21 +260,13 @@ public struct Verifier {
         var expected: UInt64 = 0
         var prev = Digest.zero
         var lastRecorded = Timestamp(nanoseconds: 0)
-        let rows = try db.prepare("SELECT seq, bytes FROM entries ORDER BY seq")
-        typealias Row = (seq: UInt64, bytes: [UInt8])
-        // A finished SQLite statement starts over if stepped again, hence `exhausted`.
-        var exhausted = false
-        func readChunk() throws(LedgerError) -> [Row] {
-            var chunk: [Row] = []
-            while !exhausted, chunk.count < Verifier.chunkSize {
-                guard try rows.step() else { exhausted = true; break }
-                chunk.append((UInt64(bitPattern: rows.int64(0)), rows.blob(1)))
-            }
-            return chunk
-        }
-        // Decoding (signatures included) of the next chunk runs on the other cores while this
-        // thread replays the rules over the current one: a two-stage pipeline.
-        func startDecoding(_ chunk: [Row]) -> BackgroundJob<[Result<Decoded, LedgerError>]> {
+        let reader = RowReader(try db.prepare("SELECT seq, bytes FROM entries ORDER BY seq"))
+        // Reading (SQLite steps and blob copies) and decoding (signatures included) of the next
+        // chunk run on other threads while this one replays the rules over the current one: a
+        // two-stage pipeline. Jobs run one after another, so the statement is never used by two
+        // threads at once.
+        typealias Chunk = (rows: [RowReader.Row], decoded: [Result<Decoded, LedgerError>])
+        func startJob() -> BackgroundJob<Result<Chunk, LedgerError>> {
             // Keys never change once registered (ids are unique forever), so a verdict made
             // with the keys known now is final; keys registered after this point are checked
             // during the replay instead.
@@ -260,26 +274,32 @@ public struct Verifier {
             for (id, k) in state.keys { keys[id] = k.publicKey }
             let snapshot = keys
             return BackgroundJob {
-                Ingest.parallelResults(chunk) { row throws(LedgerError) in
-                    try Verifier.decode(seq: row.seq, bytes: row.bytes, keys: snapshot)
+                do throws(LedgerError) {
+                    let rows = try reader.next(Verifier.chunkSize)
+                    return .success((rows, Ingest.parallelResults(rows) { row throws(LedgerError) in
+                        try Verifier.decode(seq: row.seq, bytes: row.bytes, keys: snapshot)
+                    }))
+                } catch {
+                    return .failure(error)
                 }
             }
         }
         // The batch whose members are being read: its manifest, key, declared size and root, and
         // the tree of the members seen so far.
         var batch: (manifest: UInt64, keyID: String, count: UInt64, root: Digest, acc: Merkle.RootAccumulator)?
-        var chunk = try readChunk()
-        var inFlight = startDecoding(chunk)
-        while !chunk.isEmpty {
-            let next = try readChunk()
-            let nextInFlight = next.isEmpty ? nil : startDecoding(next)
-            guard let decoded = inFlight.wait(), decoded.count == chunk.count else {
+        var inFlight = startJob()
+        // Leaving early (a fault) must not leave a job stepping the statement.
+        defer { _ = inFlight.wait() }
+        while true {
+            guard let result = inFlight.wait() else {
                 throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
             }
-            defer {
-                chunk = next
-                if let nextInFlight { inFlight = nextInFlight }
+            let (chunk, decoded) = try result.get()
+            guard !chunk.isEmpty else { break }
+            guard decoded.count == chunk.count else {
+                throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
             }
+            inFlight = startJob()
             for (i, row) in chunk.enumerated() {
                 let seq = row.seq
                 func fault(_ reason: String, _ code: LedgerError.Code = .integrity) -> LedgerError {
