@@ -150,7 +150,7 @@ public struct Entry: Sendable {
         guard let seq = decimal(try field(1, "seq")) else { throw fail("bad sequence number") }
         let timeText = try field(2, "time")
         // The fixed-width form only, and only what re-encodes to the same bytes.
-        guard timeText.count == 27, let time = Timestamp(rfc3339: String(decoding: timeText, as: UTF8.self)) else {
+        guard timeText.count == 27, let time = timeText.withUnsafeBufferPointer({ Timestamp(rfc3339Bytes: $0) }) else {
             throw fail("bad record time")
         }
         var reencoded: [UInt8] = []

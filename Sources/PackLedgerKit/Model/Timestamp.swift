@@ -33,7 +33,14 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Uppercase `T` and `Z` only, no leap seconds: one spelling per instant family keeps
     /// signed bytes unambiguous to every reader.
     public init?(rfc3339 text: String) {
-        let c = Array(text.utf8)
+        // Parsed in place when the string is contiguous UTF-8 (native strings are): every event
+        // time and entry header time comes through here.
+        guard let parsed = text.utf8.withContiguousStorageIfAvailable({ Timestamp(rfc3339Bytes: $0) }) ?? Array(text.utf8).withUnsafeBufferPointer({ Timestamp(rfc3339Bytes: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// `init(rfc3339:)` on UTF-8 bytes.
+    init?(rfc3339Bytes c: UnsafeBufferPointer<UInt8>) {
         guard c.count >= 20 else { return nil }
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= c.count else { return nil }
@@ -107,13 +114,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Appends `value` as exactly `width` decimal digits. (String(format:) goes through
     /// CoreFoundation and a va_list, and was a tenth of an import's time.)
     private static func digits(_ value: Int, _ width: Int, into out: inout [UInt8]) {
+        // Filled from the last digit backwards in place: every entry header and record time
+        // passes through here.
         var v = value
         let start = out.count
-        for _ in 0..<width {
-            out.append(UInt8(48 + v % 10))
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
+        var i = start + width - 1
+        while i >= start {
+            out[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
             v /= 10
+            i -= 1
         }
-        out[start...].reverse()
     }
 
     private func dateTime(into out: inout [UInt8]) -> Int {
