@@ -1,4 +1,9 @@
 import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A 32-byte SHA-256 value: entry hashes, Merkle nodes, key fingerprints.
 public struct Digest: Hashable, Sendable, CustomStringConvertible {
@@ -29,6 +34,15 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
 /// and OpenSSL documents fetched algorithms as safe to share between threads.
 private nonisolated(unsafe) let fetchedSHA256: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
 
+/// One digest context per thread, made on first use and freed when the thread ends. Making and
+/// freeing a context (and re-counting its algorithm) cost several times the hashing itself for
+/// the short inputs of Merkle nodes, and every entry needs a few of those.
+private let contextKey: pthread_key_t? = {
+    var key = pthread_key_t()
+    guard pthread_key_create(&key, { EVP_MD_CTX_free(OpaquePointer($0)) }) == 0 else { return nil }
+    return key
+}()
+
 /// SHA-256 through OpenSSL's EVP interface.
 public enum SHA256 {
     /// Hashes the concatenation of the given byte sequences without copying them together.
@@ -36,13 +50,27 @@ public enum SHA256 {
         hash(parts: parts)
     }
 
+    /// This thread's context, or nil when none can be had (then a fresh one is used).
+    private static func threadContext() -> OpaquePointer? {
+        guard let contextKey else { return nil }
+        if let existing = pthread_getspecific(contextKey) { return OpaquePointer(existing) }
+        guard let ctx = EVP_MD_CTX_new() else { return nil }
+        guard pthread_setspecific(contextKey, UnsafeRawPointer(ctx)) == 0 else {
+            EVP_MD_CTX_free(ctx)
+            return nil
+        }
+        return ctx
+    }
+
     /// Hashes the concatenation of `parts`.
     public static func hash(parts: [[UInt8]]) -> Digest {
         var out = [UInt8](repeating: 0, count: 32)
-        guard let ctx = EVP_MD_CTX_new() else { return Digest(unchecked: out) }
-        defer { EVP_MD_CTX_free(ctx) }
+        let shared = threadContext()
+        guard let ctx = shared ?? EVP_MD_CTX_new() else { return Digest(unchecked: out) }
+        defer { if shared == nil { EVP_MD_CTX_free(ctx) } }
         // EVP_sha256 cannot fail for the default provider; the checks keep a broken
         // OpenSSL from silently yielding a wrong digest (it yields zeros, which never verify).
+        // Re-initialising a context that last ran the same algorithm reuses its state.
         guard EVP_DigestInit_ex(ctx, fetchedSHA256 ?? EVP_sha256(), nil) == 1 else { return Digest(unchecked: out) }
         for part in parts {
             let ok = part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }

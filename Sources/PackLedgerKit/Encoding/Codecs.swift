@@ -1,12 +1,14 @@
 /// Lowercase hexadecimal, the form used for hashes and key ids in text output.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// The lowercase digit for a nibble, computed rather than looked up (no table, no bounds check).
+    @inline(__always) private static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
 
     /// Appends the lowercase hex of `bytes` to `out`.
     static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 2 * bytes.count)
         for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
+            out.append(digit(b >> 4))
+            out.append(digit(b & 0x0f))
         }
     }
 
@@ -20,8 +22,8 @@ public enum Hex {
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
         for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
+            out.append(digit(b >> 4))
+            out.append(digit(b & 0x0f))
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -33,15 +35,23 @@ public enum Hex {
 
     private static func decode(_ chars: ArraySlice<UInt8>, lowercaseOnly: Bool) -> [UInt8]? {
         guard chars.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(chars.count / 2)
-        var i = chars.startIndex
-        while i < chars.endIndex {
-            guard let hi = value(chars[i], lowercaseOnly: lowercaseOnly), let lo = value(chars[i + 1], lowercaseOnly: lowercaseOnly) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
+        let n = chars.count / 2
+        var valid = true
+        // Written straight into the result's storage: entry headers decode a hash each.
+        let out = [UInt8](unsafeUninitializedCapacity: n) { buffer, initialized in
+            var i = chars.startIndex
+            for k in 0..<n {
+                guard let hi = value(chars[i], lowercaseOnly: lowercaseOnly), let lo = value(chars[i + 1], lowercaseOnly: lowercaseOnly) else {
+                    valid = false
+                    initialized = k
+                    return
+                }
+                buffer[k] = hi << 4 | lo
+                i += 2
+            }
+            initialized = n
         }
-        return out
+        return valid ? out : nil
     }
 
     /// The value of one hex digit, either case unless `lowercaseOnly`.

@@ -5,14 +5,15 @@ public enum Identifiers {
 
     /// `[a-z0-9][a-z0-9._-]{0,63}`.
     public static func isPartyID(_ s: String) -> Bool {
-        let c = Array(s.utf8)
-        guard (1...64).contains(c.count), isLowerAlnum(c[0]) else { return false }
+        // The UTF-8 view is read in place: every event checks an id or two.
+        let c = s.utf8
+        guard (1...64).contains(c.count), let first = c.first, isLowerAlnum(first) else { return false }
         return c.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
     /// 1–64 characters of `[A-Za-z0-9:._/-]`.
     public static func isPackID(_ s: String) -> Bool {
-        let c = Array(s.utf8)
+        let c = s.utf8
         guard (1...64).contains(c.count) else { return false }
         return c.allSatisfy {
             isLowerAlnum($0) || ($0 >= 65 && $0 <= 90) || $0 == 58 || $0 == 46 || $0 == 95 || $0 == 47 || $0 == 45
@@ -92,14 +93,18 @@ public struct Event: Sendable {
         guard let object = json.objectValue else {
             throw LedgerError(.malformed, "an event must be a JSON object")
         }
-        // Sorted only when there is something to report, so the message does not depend on
-        // dictionary order.
-        if object.keys.contains(where: { !Event.envelopeKeys.contains($0) }),
-           let key = object.keys.sorted().first(where: { !Event.envelopeKeys.contains($0) }) {
+        // Each envelope member is looked up once; when they do not account for every member,
+        // something else is there. (Sorted only when there is something to report, so the
+        // message does not depend on dictionary order.)
+        let fields = (eventID: object["event_id"], kind: object["kind"], pack: object["pack"], party: object["party"],
+                      actor: object["actor"], at: object["at"], data: object["data"])
+        func one(_ value: JSONValue?) -> Int { value == nil ? 0 : 1 }
+        let known = one(fields.eventID) + one(fields.kind) + one(fields.pack) + one(fields.party) + one(fields.actor) + one(fields.at) + one(fields.data)
+        if known != object.count, let key = object.keys.sorted().first(where: { !Event.envelopeKeys.contains($0) }) {
             throw LedgerError(.malformed, "unknown top-level field \"\(key)\"", at: ErrorLocation(field: key))
         }
-        func string(_ key: String) throws(LedgerError) -> String {
-            guard let value = object[key] else {
+        func string(_ value: JSONValue?, _ key: String) throws(LedgerError) -> String {
+            guard let value else {
                 throw LedgerError(.malformed, "missing field \"\(key)\"", at: ErrorLocation(field: key))
             }
             guard let s = value.stringValue else {
@@ -107,23 +112,23 @@ public struct Event: Sendable {
             }
             return s
         }
-        let eventID = try string("event_id")
+        let eventID = try string(fields.eventID, "event_id")
         guard let eventKey = EventKey(uuid: eventID) else {
             throw LedgerError(.malformed, "event_id \"\(eventID)\" is not a UUID", at: ErrorLocation(field: "event_id"))
         }
-        let kindText = try string("kind")
+        let kindText = try string(fields.kind, "kind")
         guard let kind = EventKind(rawValue: kindText) else {
             throw LedgerError(.malformed, "unknown kind \"\(kindText)\"", at: ErrorLocation(field: "kind"))
         }
-        let actor = try string("actor")
+        let actor = try string(fields.actor, "actor")
         guard Identifiers.isPartyID(actor) else {
             throw LedgerError(.malformed, "actor \"\(actor)\" is not a valid party id", at: ErrorLocation(field: "actor"))
         }
-        let atText = try string("at")
+        let atText = try string(fields.at, "at")
         guard let at = Timestamp(rfc3339: atText) else {
             throw LedgerError(.malformed, "at \"\(atText)\" is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.f]Z or ±HH:MM, years \(Timestamp.yearRange.lowerBound)–\(Timestamp.yearRange.upperBound))", at: ErrorLocation(field: "at"))
         }
-        guard let dataValue = object["data"] else {
+        guard let dataValue = fields.data else {
             throw LedgerError(.malformed, "missing field \"data\"", at: ErrorLocation(field: "data"))
         }
         guard let data = dataValue.objectValue else {
@@ -132,23 +137,23 @@ public struct Event: Sendable {
         var pack: String?
         var party: String?
         if kind == .batch {
-            for key in ["pack", "party"] where object[key] != nil {
+            for (key, value) in [("pack", fields.pack), ("party", fields.party)] where value != nil {
                 throw LedgerError(.malformed, "a batch manifest has no \"\(key)\"", at: ErrorLocation(field: key))
             }
         } else if kind.isRegistry {
-            guard object["pack"] == nil else {
+            guard fields.pack == nil else {
                 throw LedgerError(.malformed, "a \(kind.rawValue) entry has no \"pack\"", at: ErrorLocation(field: "pack"))
             }
-            let p = try string("party")
+            let p = try string(fields.party, "party")
             guard Identifiers.isPartyID(p) else {
                 throw LedgerError(.malformed, "party \"\(p)\" is not a valid party id", at: ErrorLocation(field: "party"))
             }
             party = p
         } else {
-            guard object["party"] == nil else {
+            guard fields.party == nil else {
                 throw LedgerError(.malformed, "a \(kind.rawValue) event has no \"party\"", at: ErrorLocation(field: "party"))
             }
-            let p = try string("pack")
+            let p = try string(fields.pack, "pack")
             guard Identifiers.isPackID(p) else {
                 throw LedgerError(.malformed, "pack \"\(p)\" is not a valid pack id (1–64 of A-Z a-z 0-9 : . _ / -)", at: ErrorLocation(field: "pack"))
             }
