@@ -266,7 +266,7 @@ public struct Verifier {
         // two-stage pipeline. Jobs run one after another, so the statement is never used by two
         // threads at once.
         typealias Chunk = (rows: [RowReader.Row], decoded: [Result<Decoded, LedgerError>])
-        func startJob() -> BackgroundJob<Result<Chunk, LedgerError>> {
+        func startJob(retiring retired: Chunk?) -> BackgroundJob<Result<Chunk, LedgerError>> {
             // Keys never change once registered (ids are unique forever), so a verdict made
             // with the keys known now is final; keys registered after this point are checked
             // during the replay instead.
@@ -274,6 +274,9 @@ public struct Verifier {
             for (id, k) in state.keys { keys[id] = k.publicKey }
             let snapshot = keys
             return BackgroundJob {
+                // The replayed chunk is freed here, off the replaying thread, whose time bounds
+                // the whole verify: its many small objects cost as much to free as to replay.
+                _ = consume retired
                 do throws(LedgerError) {
                     let rows = try reader.next(Verifier.chunkSize)
                     return .success((rows, Ingest.parallelResults(rows) { row throws(LedgerError) in
@@ -287,9 +290,10 @@ public struct Verifier {
         // The batch whose members are being read: its manifest, key, declared size and root, and
         // the tree of the members seen so far.
         var batch: (manifest: UInt64, keyID: String, count: UInt64, root: Digest, acc: Merkle.RootAccumulator)?
-        var inFlight = startJob()
+        var inFlight = startJob(retiring: nil)
         // Leaving early (a fault) must not leave a job stepping the statement.
         defer { _ = inFlight.wait() }
+        var retired: Chunk?
         while true {
             guard let result = inFlight.wait() else {
                 throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
@@ -299,7 +303,9 @@ public struct Verifier {
             guard decoded.count == chunk.count else {
                 throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
             }
-            inFlight = startJob()
+            inFlight = startJob(retiring: retired)
+            retired = nil
+            defer { retired = (chunk, decoded) }
             for (i, row) in chunk.enumerated() {
                 let seq = row.seq
                 func fault(_ reason: String, _ code: LedgerError.Code = .integrity) -> LedgerError {
