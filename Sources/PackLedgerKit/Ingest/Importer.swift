@@ -247,11 +247,24 @@ final class ParallelSlots<R: Sendable>: @unchecked Sendable {
 /// unit and is raised when the appends reach it, so the first bad line in file order is named.
 enum ImportUnit: Sendable {
     /// Single records with their prepared events and signature verdicts (nil: key not known).
-    case singles(records: [InputRecord], prepared: [Result<(event: SignedEvent, verdict: Bool?), LedgerError>])
+    case singles(records: [InputRecord], prepared: [Result<(event: SignedEvent, verdict: Bool?), LedgerError>], committed: Committed)
     /// A batch whose members hash to its root; `verdict` is the manifest signature's.
-    case batch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [(event: Event, bytes: [UInt8], line: Int)])
+    case batch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [(event: Event, bytes: [UInt8], line: Int)], committed: Committed)
     /// Preparing failed here.
     case failure(LedgerError)
+
+    /// Which of a unit's events the ledger held before the import began: `found` has those it
+    /// held; with `complete`, every event of the unit was looked up, so one missing from `found`
+    /// was not there. (Without a lookup connection, nothing is known and the appends probe.)
+    struct Committed: Sendable {
+        var found: [EventKey: EventRecord] = [:]
+        var complete = false
+
+        /// The pre-import answer for `key`, if known.
+        func hint(_ key: EventKey) -> (key: EventKey, record: EventRecord?)? {
+            complete ? (key, found.isEmpty ? nil : found[key]) : nil
+        }
+    }
 }
 
 /// A job started on another thread whose result the caller collects later, so that the calling
@@ -291,7 +304,11 @@ final class ImportPreparer: @unchecked Sendable {
     /// record before it is still the one reported.
     private var deferredFailure: LedgerError?
 
-    init(reader: RecordReader, actor: String?, key: Ed25519PrivateKey?, keys: [String: KeyState], chunkSize: Int) {
+    /// Answers for the appends' duplicate checks, looked up here ahead of them.
+    let committed: CommittedEvents?
+
+    init(reader: RecordReader, actor: String?, key: Ed25519PrivateKey?, keys: [String: KeyState], chunkSize: Int, committed: CommittedEvents?) {
+        self.committed = committed
         self.reader = reader
         self.actor = actor
         self.key = key
@@ -350,7 +367,13 @@ final class ImportPreparer: @unchecked Sendable {
             // verdict made here with the keys of the transaction's start is final.
             return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) })
         }
-        return .singles(records: singles, prepared: prepared)
+        return .singles(records: singles, prepared: prepared, committed: try lookUp(prepared.compactMap { try? $0.get().event.event.eventKey }))
+    }
+
+    /// Looks `keys` up in the ledger as committed before the import.
+    private func lookUp(_ keys: [EventKey]) throws(LedgerError) -> ImportUnit.Committed {
+        guard let committed else { return ImportUnit.Committed() }
+        return ImportUnit.Committed(found: try committed.records(keys), complete: true)
     }
 
     /// Reads a batch's events after its manifest line and checks that they hash to its root.
@@ -399,7 +422,8 @@ final class ImportPreparer: @unchecked Sendable {
             throw LedgerError(.badSignature, "the \(declared.count) events after this manifest do not hash to its signed root", at: here)
         }
         let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
-        return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members.map { ($0.event, $0.bytes, $0.line) })
+        return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members.map { ($0.event, $0.bytes, $0.line) },
+                      committed: try lookUp([manifest.event.eventKey] + members.map(\.event.eventKey)))
     }
 }
 
@@ -425,7 +449,13 @@ extension Ledger {
                     summary.duplicates += 1
                 }
             }
-            let preparer = ImportPreparer(reader: reader, actor: actor, key: key, keys: try state.allKeys(), chunkSize: chunkSize)
+            // Opened now, inside the write transaction, so its snapshot is the ledger before this
+            // import. Without it (it cannot be opened) the appends simply probe for themselves.
+            let committed = try? CommittedEvents(path: db.path)
+            if committed != nil { state.useCommittedHints() }
+            // Runs after the read-ahead job below has finished with it, and before the commit.
+            defer { committed?.close() }
+            let preparer = ImportPreparer(reader: reader, actor: actor, key: key, keys: try state.allKeys(), chunkSize: chunkSize, committed: committed)
             let file = reader.name
             var pending = BackgroundJob { preparer.next() }
             // On an error, the job reading ahead is let finish before the reader goes back.
@@ -435,18 +465,19 @@ extension Ledger {
                 switch unit {
                 case .failure(let error):
                     throw error
-                case .singles(let records, let prepared):
+                case .singles(let records, let prepared, let committed):
                     for (i, result) in prepared.enumerated() {
                         do throws(LedgerError) {
                             let p = try result.get()
+                            state.committedHint = committed.hint(p.event.event.eventKey)
                             count(try appendInTransaction(p.event, signatureValid: p.verdict))
                         } catch {
                             throw error.located(file: file, line: records[i].line)
                         }
                     }
                     summary.records += records.count
-                case .batch(let manifest, let line, let verdict, let members):
-                    try appendBatch(manifest: manifest, line: line, verdict: verdict, members: members, file: file, count: count)
+                case .batch(let manifest, let line, let verdict, let members, let committed):
+                    try appendBatch(manifest: manifest, line: line, verdict: verdict, members: members, committed: committed, file: file, count: count)
                     summary.records += 1 + members.count
                 }
                 progress?(IngestProgress(records: summary.records, bytesRead: read, totalBytes: total, elapsed: Date().timeIntervalSince(start)))
@@ -461,9 +492,10 @@ extension Ledger {
 
     /// Appends a prepared batch: the manifest, then its events directly after it.
     private func appendBatch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [(event: Event, bytes: [UInt8], line: Int)],
-                             file: String, count: (AppendResult) -> Void) throws(LedgerError) {
+                             committed: ImportUnit.Committed, file: String, count: (AppendResult) -> Void) throws(LedgerError) {
         let result: AppendResult
         do throws(LedgerError) {
+            state.committedHint = committed.hint(manifest.event.eventKey)
             result = try appendInTransaction(manifest, signatureValid: verdict)
         } catch {
             throw error.located(file: file, line: line)
@@ -471,6 +503,7 @@ extension Ledger {
         count(result)
         for (i, m) in members.enumerated() {
             let at = ErrorLocation(file: file, line: m.line)
+            state.committedHint = committed.hint(m.event.eventKey)
             if !result.isNew {
                 // The manifest was imported before: every event must be there already, unchanged.
                 guard let existing = try state.eventRecord(m.event.eventKey), existing.eventHash == SHA256.hash(m.bytes) else {

@@ -53,6 +53,18 @@ final class SQLState: LedgerStateView {
     private var pendingEventIDs: [EventKey: UInt64] = [:]
     private var pendingPackEntries: [(pack: String, seq: UInt64)] = []
     static let pendingRowLimit = 65_536
+    /// Event keys appended in this transaction, so that an answer from before it (`committedHint`)
+    /// is used only for keys this transaction certainly did not write.
+    private var written = WrittenKeys()
+    /// What the ledger held for one event key before this transaction, when the caller knows it
+    /// (an import looks its events up ahead of time): spares the next `eventRecord` a probe.
+    /// Honoured only after `useCommittedHints()` in the same transaction.
+    var committedHint: (key: EventKey, record: EventRecord?)?
+    private var hintsEnabled = false
+
+    /// Starts tracking this transaction's keys so that `committedHint` can be trusted (the filter
+    /// costs 8 MiB, which single appends need not pay).
+    func useCommittedHints() { hintsEnabled = true }
 
     /// Forgets cached registry rows and unwritten pack states; called when a transaction begins
     /// and when one is rolled back.
@@ -62,6 +74,9 @@ final class SQLState: LedgerStateView {
         dirtyPacks.removeAll(keepingCapacity: false)
         pendingEventIDs.removeAll(keepingCapacity: false)
         pendingPackEntries.removeAll(keepingCapacity: false)
+        written.removeAll()
+        committedHint = nil
+        hintsEnabled = false
     }
 
     /// Writes everything held back: pack states and lookup rows. Called before a write
@@ -187,6 +202,7 @@ final class SQLState: LedgerStateView {
     func eventRecord(_ eventKey: EventKey) throws(LedgerError) -> EventRecord? {
         // A row held back in this transaction is found by seq, any other through the table.
         let s: Statement
+        if hintsEnabled, let hint = committedHint, hint.key == eventKey, !written.mayContain(eventKey) { return hint.record }
         if let seq = pendingEventIDs[eventKey] {
             s = selectEntry
             s.reset()
@@ -218,6 +234,7 @@ final class SQLState: LedgerStateView {
         try insertEntry.set(1, entry.seq)
         try insertEntry.run(withBlob: entry.bytes, at: 2)
         pendingEventIDs[event.eventKey] = entry.seq
+        if hintsEnabled { written.insert(event.eventKey) }
         if let pack = event.pack {
             pendingPackEntries.append((pack, entry.seq))
             if event.kind == .reused || event.kind == .repurposed {

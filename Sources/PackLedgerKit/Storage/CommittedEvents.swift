@@ -1,0 +1,83 @@
+/// Event-id lookups against the ledger as it was committed when an import began, on a second,
+/// read-only connection: the import's reading thread answers "is this event already in the
+/// ledger?" for a whole unit ahead of time, so the thread that appends does not wait on a B-tree
+/// probe per event (at a million entries, the largest single cost of an append).
+///
+/// Opened inside the import's write transaction, so no other writer can commit after its
+/// snapshot: its answers are exactly the ledger before the import. Events the import itself
+/// writes are not visible to it; `WrittenKeys` tells the appending thread when to ask its own
+/// connection instead. Used by one thread at a time.
+final class CommittedEvents: @unchecked Sendable {
+    private let db: Database
+    private let select: Statement
+    private var open = false
+
+    /// Opens a read connection to the ledger at `path`.
+    init(path: String) throws(LedgerError) {
+        db = try Database(path: path, readOnly: true)
+        select = try db.prepare("SELECT e.seq, n.bytes FROM event_ids e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?")
+    }
+
+    /// The records of those `keys` already in the ledger (most often none). Probed in key order,
+    /// so that neighbouring keys share B-tree pages.
+    func records(_ keys: [EventKey]) throws(LedgerError) -> [EventKey: EventRecord] {
+        if !open {
+            // The snapshot starts at the first read and lasts until `close`.
+            try db.execute("BEGIN")
+            open = true
+        }
+        var found: [EventKey: EventRecord] = [:]
+        for key in keys.sorted(by: { ($0.high, $0.low) < ($1.high, $1.low) }) {
+            select.reset()
+            try select.set(1, key.bytes)
+            guard try select.step() else { continue }
+            let entry = try Entry(decoding: select.blob(1))
+            found[key] = EventRecord(seq: UInt64(select.int64(0)), eventHash: SHA256.hash(entry.eventBytes))
+        }
+        select.reset()
+        return found
+    }
+
+    /// Ends the read snapshot, so that the import's commit can checkpoint past it.
+    func close() {
+        select.reset()
+        if open { try? db.execute("COMMIT") }
+        open = false
+    }
+}
+
+/// A Bloom filter of the event keys written in the current transaction: "no" is certain, "maybe"
+/// sends the lookup to the writing connection. Fixed size (8 MiB), so memory stays bounded
+/// however large the import; past a few million keys it says "maybe" more often, which costs
+/// time, never correctness.
+struct WrittenKeys {
+    private var bits: [UInt64] = []
+    private static let words = 1 << 20
+
+    /// Forgets every key (and the memory, until the next insert).
+    mutating func removeAll() { bits = [] }
+
+    /// Two bit positions from a key, mixed so that ids that are not random still spread.
+    private static func positions(_ key: EventKey) -> (Int, Int) {
+        var h = key.high &* 0x9E37_79B9_7F4A_7C15 ^ key.low
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        let mask = UInt64(words * 64 - 1)
+        return (Int(truncatingIfNeeded: h & mask), Int(truncatingIfNeeded: (h >> 26 ^ h.byteSwapped) & mask))
+    }
+
+    mutating func insert(_ key: EventKey) {
+        if bits.isEmpty { bits = [UInt64](repeating: 0, count: WrittenKeys.words) }
+        let (a, b) = WrittenKeys.positions(key)
+        bits[a >> 6] |= 1 << UInt64(a & 63)
+        bits[b >> 6] |= 1 << UInt64(b & 63)
+    }
+
+    /// False only when `key` was certainly not inserted.
+    func mayContain(_ key: EventKey) -> Bool {
+        guard !bits.isEmpty else { return false }
+        let (a, b) = WrittenKeys.positions(key)
+        return bits[a >> 6] & (1 << UInt64(a & 63)) != 0 && bits[b >> 6] & (1 << UInt64(b & 63)) != 0
+    }
+}
