@@ -55,6 +55,24 @@ struct ImportTests {
         #expect(try w.run(["verify"]).status == 0)
     }
 
+    /// The filter behind the import's ahead-of-time duplicate checks: a key it was given must
+    /// always come back "maybe" (a miss would let a repeat through to the index), and keys it was
+    /// not given must mostly come back "no", or the appends would probe every time.
+    @Test func writtenKeysNeverForgetsAndRarelyImagines() {
+        var filter = WrittenKeys()
+        func key(_ i: UInt64) -> EventKey {
+            // Sequential ids, the worst case for a filter that does not mix its input.
+            EventKey(uuid: String(format: "00000000-0000-4000-8000-%012llx", i)) ?? EventKey(uuid: "00000000-0000-4000-8000-000000000000")!
+        }
+        #expect(!filter.mayContain(key(1)))
+        for i in 0..<200_000 as Range<UInt64> { filter.insert(key(i)) }
+        #expect((0..<200_000 as Range<UInt64>).allSatisfy { filter.mayContain(key($0)) })
+        let imagined = (1_000_000..<1_100_000 as Range<UInt64>).filter { filter.mayContain(key($0)) }.count
+        #expect(imagined < 1_000, "\(imagined) false positives in 100,000")
+        filter.removeAll()
+        #expect(!filter.mayContain(key(7)))
+    }
+
     /// Lookup rows are written at the end of the transaction, so a repeat inside one file must
     /// be caught from what is held back: the same event twice is one entry, a different event
     /// under the same id (in another case) is a conflict naming its line.
