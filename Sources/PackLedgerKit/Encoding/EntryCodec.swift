@@ -50,7 +50,14 @@ public struct Entry: Sendable {
 
     /// Builds the bytes of a new entry whose event carries its own signature.
     public init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8], eventBytes: [UInt8]) {
-        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: Array("key \(keyID)\nsig \(Base64.encode(signature))\n".utf8),
+        var attestation: [UInt8] = []
+        attestation.reserveCapacity(112)
+        attestation.append(contentsOf: "key ".utf8)
+        attestation.append(contentsOf: keyID.utf8)
+        attestation.append(contentsOf: "\nsig ".utf8)
+        attestation.append(contentsOf: Base64.encode(signature).utf8)
+        attestation.append(UInt8(ascii: "\n"))
+        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: attestation,
                   keyID: keyID, signature: signature, batch: nil, eventBytes: eventBytes)
     }
 

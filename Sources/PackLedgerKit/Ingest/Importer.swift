@@ -69,7 +69,7 @@ public enum Ingest {
             throw LedgerError(.malformed, "\(event.kind.rawValue) is a registry entry; use `packledger party`", at: at)
         }
         if hasSignature {
-            guard let keyID = record.object["key_id"]?.stringValue, keyID.utf8.count == 16, Hex.decode(keyID) != nil,
+            guard let keyID = record.object["key_id"]?.stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy({ Hex.value($0) != nil }),
                   let sig = record.object["signature"]?.stringValue.flatMap({ Base64.decode($0) }), sig.count == 64 else {
                 throw LedgerError(.malformed, "a signed line needs key_id (16 hex digits) and signature (base64 of 64 bytes)", at: at)
             }
@@ -360,6 +360,7 @@ final class ImportPreparer: @unchecked Sendable {
             singles.append(contentsOf: records)
         }
         guard !singles.isEmpty else { return nil }
+        let lookUp = startLookUp(singles.compactMap(ImportPreparer.eventKey))
         let file = reader.name, actor = actor, key = key, keys = keys
         let prepared = Ingest.parallelResults(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
             let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
@@ -367,13 +368,29 @@ final class ImportPreparer: @unchecked Sendable {
             // verdict made here with the keys of the transaction's start is final.
             return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) })
         }
-        return .singles(records: singles, prepared: prepared, committed: try lookUp(prepared.compactMap { try? $0.get().event.event.eventKey }))
+        return .singles(records: singles, prepared: prepared, committed: try finish(lookUp))
     }
 
-    /// Looks `keys` up in the ledger as committed before the import.
-    private func lookUp(_ keys: [EventKey]) throws(LedgerError) -> ImportUnit.Committed {
-        guard let committed else { return ImportUnit.Committed() }
-        return ImportUnit.Committed(found: try committed.records(keys), complete: true)
+    /// The event key a record names, if it names a valid one (a record that does not fails later).
+    private static func eventKey(_ record: InputRecord) -> EventKey? {
+        record.object["event_id"]?.stringValue.flatMap(EventKey.init(uuid:))
+    }
+
+    /// Starts looking `keys` up in the ledger as committed before the import, on a thread of its
+    /// own: the lookups are sequential (one connection), so they run beside the parallel checks
+    /// instead of after them.
+    private func startLookUp(_ keys: [EventKey]) -> BackgroundJob<Result<[EventKey: EventRecord], LedgerError>>? {
+        guard let committed else { return nil }
+        return BackgroundJob {
+            do throws(LedgerError) { return .success(try committed.records(keys)) } catch { return .failure(error) }
+        }
+    }
+
+    /// The answers of a lookup started by `startLookUp`.
+    private func finish(_ job: BackgroundJob<Result<[EventKey: EventRecord], LedgerError>>?) throws(LedgerError) -> ImportUnit.Committed {
+        guard let job else { return ImportUnit.Committed() }
+        guard let result = job.wait() else { throw LedgerError(.storage, "internal: an event lookup did not finish") }
+        return ImportUnit.Committed(found: try result.get(), complete: true)
     }
 
     /// Reads a batch's events after its manifest line and checks that they hash to its root.
@@ -400,6 +417,9 @@ final class ImportPreparer: @unchecked Sendable {
             memberRecords.append(contentsOf: more)
         }
         let batchActor = manifest.event.actor
+        let lookUp = startLookUp([manifest.event.eventKey] + memberRecords.compactMap(ImportPreparer.eventKey))
+        // Whatever happens below, the lookup must be done with the connection before it returns.
+        defer { _ = lookUp?.wait() }
         let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> (event: Event, bytes: [UInt8], line: Int, leaf: Digest) in
             let at = ErrorLocation(file: file, line: member.line)
             guard member.object["signature"] == nil, member.object["key_id"] == nil else {
@@ -423,7 +443,7 @@ final class ImportPreparer: @unchecked Sendable {
         }
         let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
         return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members.map { ($0.event, $0.bytes, $0.line) },
-                      committed: try lookUp([manifest.event.eventKey] + members.map(\.event.eventKey)))
+                      committed: try finish(lookUp))
     }
 }
 
