@@ -94,7 +94,9 @@ final class SQLState: LedgerStateView {
             try insertEventID.run()
         }
         pendingEventIDs.removeAll(keepingCapacity: true)
-        pendingPackEntries.sort { $0.pack == $1.pack ? $0.seq < $1.seq : $0.pack.utf8.lexicographicallyPrecedes($1.pack.utf8) }
+        // Pack ids are ASCII (`Identifiers.isPackID`), where String order is byte order, the order
+        // of SQLite's BINARY collation, and String's `<` compares ASCII storage directly.
+        pendingPackEntries.sort { ($0.pack, $0.seq) < ($1.pack, $1.seq) }
         for row in pendingPackEntries {
             insertPackEntry.reset()
             try insertPackEntry.set(1, row.pack)
@@ -107,7 +109,7 @@ final class SQLState: LedgerStateView {
     /// Writes every changed pack state.
     private func flushPacks() throws(LedgerError) {
         // In key order, so that the rows land in neighbouring B-tree pages.
-        for p in dirtyPacks.values.sorted(by: { $0.pack.utf8.lexicographicallyPrecedes($1.pack.utf8) }) { try writePack(p) }
+        for p in dirtyPacks.values.sorted(by: { $0.pack < $1.pack }) { try writePack(p) }
         dirtyPacks.removeAll(keepingCapacity: true)
     }
 
