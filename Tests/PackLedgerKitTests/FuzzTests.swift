@@ -149,6 +149,30 @@ struct FuzzTests {
         }
     }
 
+    /// Import stores the event bytes it cut out of a canonical signed line; they must be exactly
+    /// the canonical encoding of the event the line holds, or the ledger would store bytes other
+    /// than the ones the rules judged.
+    @Test func eventBytesCutFromSignedLines() throws {
+        let key = try Ed25519PrivateKey(seed: [UInt8](repeating: 9, count: 32))
+        let signed = Ingest.signedLine(try SignedEvent(signing: Event(json: JSONParser.parse(Self.event)), with: key)).dropLast()
+        var rng = Random(state: 6)
+        var cut = 0
+        for i in 0..<Self.cases {
+            var bytes = Array(signed)
+            if i % 2 == 0 {
+                bytes.insert(contentsOf: Self.spellings[rng.below(Self.spellings.count)], at: rng.below(bytes.count + 1))
+            } else if i % 4 == 1 {
+                bytes = Self.mutate(bytes, &rng)
+            }
+            guard let record = try? RecordReader.parseLine(bytes, line: 1, file: "f"), let eventBytes = record.canonicalEventBytes else { continue }
+            var object = record.object
+            for member in Ingest.signatureMembers { object.removeValue(forKey: member) }
+            #expect(eventBytes == CanonicalJSON.encode(.object(object)), "\(String(decoding: bytes, as: UTF8.self))")
+            cut += 1
+        }
+        #expect(cut > Self.cases / 5)
+    }
+
     @Test func csvAndJSONLinesReaders() throws {
         let dir = try TemporaryDirectory()
         let csv = Array(("event_id,kind,pack,at,data.mass_kg,data.materials_kg.li,data.derived_from\n"
