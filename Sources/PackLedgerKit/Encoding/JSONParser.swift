@@ -703,7 +703,7 @@ private struct ParserCore {
         } else {
             while i < index, isDigit(bytes[i]) { significant += 1; i += 1 }
         }
-        if i == index { return !integerIsZero || bytes[start] != Byte.minus ? significant <= 15 : false }
+        if i == index { return significant <= 15 && !(integerIsZero && bytes[start] == Byte.minus) }  // "-0" prints "0"
         guard bytes[i] == Byte.dot else { return false }
         i += 1
         let fractionStart = i

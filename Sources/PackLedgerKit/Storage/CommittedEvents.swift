@@ -15,7 +15,7 @@ final class CommittedEvents: @unchecked Sendable {
     /// Opens a read connection to the ledger at `path`.
     init(path: String) throws(LedgerError) {
         db = try Database(path: path, readOnly: true)
-        select = try db.prepare("SELECT e.seq, n.bytes FROM event_ids e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?")
+        select = try db.prepare(SQLState.eventLookup)
     }
 
     /// The records of those `keys` already in the ledger (most often none). Probed in key order,
@@ -31,8 +31,7 @@ final class CommittedEvents: @unchecked Sendable {
             select.reset()
             try select.set(1, key.bytes)
             guard try select.step() else { continue }
-            let entry = try Entry(decoding: select.blob(1))
-            found[key] = EventRecord(seq: UInt64(select.int64(0)), eventHash: SHA256.hash(entry.eventBytes))
+            found[key] = try SQLState.eventRecord(row: select)
         }
         select.reset()
         return found

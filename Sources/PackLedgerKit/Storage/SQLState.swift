@@ -14,7 +14,7 @@ final class SQLState: LedgerStateView {
         selectParty = try db.prepare("SELECT id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq FROM parties WHERE id = ?")
         selectKey = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys WHERE key_id = ?")
         selectPack = try db.prepare("SELECT \(SQLState.packColumns) FROM packs WHERE pack = ?")
-        selectEvent = try db.prepare("SELECT e.seq, n.bytes FROM event_ids e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?")
+        selectEvent = try db.prepare(SQLState.eventLookup)
         upsertParty = try db.prepare("INSERT OR REPLACE INTO parties (id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq) VALUES (?, ?, ?, ?, ?, ?)")
         upsertKey = try db.prepare("INSERT OR REPLACE INTO keys (key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
         // An upsert, not INSERT OR REPLACE: REPLACE deletes and re-inserts, rewriting every index
@@ -29,6 +29,16 @@ final class SQLState: LedgerStateView {
         insertSecondLife = try db.prepare("INSERT INTO second_life (seq, pack, kind, at_ns) VALUES (?, ?, ?, ?)")
         selectParent = try db.prepare("SELECT parent FROM components WHERE component = ?")
         insertComponent = try db.prepare("INSERT INTO components (component, parent, seq) VALUES (?, ?, ?)")
+    }
+
+    /// An event id's entry, as `(seq, bytes)`: what `eventRecord(row:)` reads.
+    static let eventLookup = "SELECT e.seq, n.bytes FROM event_ids e JOIN entries n ON n.seq = e.seq WHERE e.event_key = ?"
+
+    /// The record of a `(seq, bytes)` row. Only a resubmission finds a row, so hashing its stored
+    /// event is cheap overall and saves storing a hash per entry.
+    static func eventRecord(row s: Statement) throws(LedgerError) -> EventRecord {
+        let entry = try Entry(decoding: s.blob(1))
+        return EventRecord(seq: UInt64(s.int64(0)), eventHash: SHA256.hash(entry.eventBytes))
     }
 
     /// The columns `keyRow` reads, in its order.
@@ -215,11 +225,8 @@ final class SQLState: LedgerStateView {
             try s.set(1, eventKey.bytes)
         }
         defer { s.reset() }
-        // Only a resubmission gets here with a row, so hashing its stored event is cheap overall
-        // and saves storing a hash per entry.
         guard try s.step() else { return nil }
-        let entry = try Entry(decoding: s.blob(1))
-        return EventRecord(seq: UInt64(s.int64(0)), eventHash: SHA256.hash(entry.eventBytes))
+        return try SQLState.eventRecord(row: s)
     }
 
     func parent(of component: String) throws(LedgerError) -> String? {
