@@ -249,9 +249,12 @@ enum ImportUnit: Sendable {
     /// Single records with their prepared events and signature verdicts (nil: key not known).
     case singles(records: [InputRecord], prepared: [Result<(event: SignedEvent, verdict: Bool?), LedgerError>], committed: Committed)
     /// A batch whose members hash to its root; `verdict` is the manifest signature's.
-    case batch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [(event: Event, bytes: [UInt8], line: Int)], committed: Committed)
+    case batch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [BatchMember], committed: Committed)
     /// Preparing failed here.
     case failure(LedgerError)
+
+    /// A batch's event as prepared: its bytes, the line it came from and its leaf hash.
+    typealias BatchMember = (event: Event, bytes: [UInt8], line: Int, leaf: Digest)
 
     /// Which of a unit's events the ledger held before the import began: `found` has those it
     /// held; with `complete`, every event of the unit was looked up, so one missing from `found`
@@ -420,7 +423,7 @@ final class ImportPreparer: @unchecked Sendable {
         let lookUp = startLookUp([manifest.event.eventKey] + memberRecords.compactMap(ImportPreparer.eventKey))
         // Whatever happens below, the lookup must be done with the connection before it returns.
         defer { _ = lookUp?.wait() }
-        let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> (event: Event, bytes: [UInt8], line: Int, leaf: Digest) in
+        let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> ImportUnit.BatchMember in
             let at = ErrorLocation(file: file, line: member.line)
             guard member.object["signature"] == nil, member.object["key_id"] == nil else {
                 throw LedgerError(.malformed, "an event inside a batch carries no signature of its own", at: at)
@@ -442,7 +445,7 @@ final class ImportPreparer: @unchecked Sendable {
             throw LedgerError(.badSignature, "the \(declared.count) events after this manifest do not hash to its signed root", at: here)
         }
         let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
-        return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members.map { ($0.event, $0.bytes, $0.line) },
+        return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members,
                       committed: try finish(lookUp))
     }
 }
@@ -511,7 +514,7 @@ extension Ledger {
     }
 
     /// Appends a prepared batch: the manifest, then its events directly after it.
-    private func appendBatch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [(event: Event, bytes: [UInt8], line: Int)],
+    private func appendBatch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [ImportUnit.BatchMember],
                              committed: ImportUnit.Committed, file: String, count: (AppendResult) -> Void) throws(LedgerError) {
         let result: AppendResult
         do throws(LedgerError) {

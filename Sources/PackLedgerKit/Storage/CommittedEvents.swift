@@ -56,27 +56,28 @@ struct WrittenKeys {
     /// Forgets every key (and the memory, until the next insert).
     mutating func removeAll() { bits = [] }
 
-    /// Two bit positions from a key, mixed so that ids that are not random still spread.
-    private static func positions(_ key: EventKey) -> (Int, Int) {
+    /// A word and two distinct bits in it, mixed from the key so that ids that are not random
+    /// still spread. Both bits in one word: a key costs one cache miss, not two, and the insert
+    /// that follows a "no" finds the word already cached.
+    private static func position(_ key: EventKey) -> (word: Int, mask: UInt64) {
         var h = key.high &* 0x9E37_79B9_7F4A_7C15 ^ key.low
         h ^= h >> 29
         h = h &* 0xBF58_476D_1CE4_E5B9
         h ^= h >> 32
-        let mask = UInt64(words * 64 - 1)
-        return (Int(truncatingIfNeeded: h & mask), Int(truncatingIfNeeded: (h >> 26 ^ h.byteSwapped) & mask))
+        let first = h >> 52 & 63, second = (first + 1 + (h >> 58) % 63) & 63
+        return (Int(truncatingIfNeeded: h) & (words - 1), 1 << first | 1 << second)
     }
 
     mutating func insert(_ key: EventKey) {
         if bits.isEmpty { bits = [UInt64](repeating: 0, count: WrittenKeys.words) }
-        let (a, b) = WrittenKeys.positions(key)
-        bits[a >> 6] |= 1 << UInt64(a & 63)
-        bits[b >> 6] |= 1 << UInt64(b & 63)
+        let (word, mask) = WrittenKeys.position(key)
+        bits[word] |= mask
     }
 
     /// False only when `key` was certainly not inserted.
     func mayContain(_ key: EventKey) -> Bool {
         guard !bits.isEmpty else { return false }
-        let (a, b) = WrittenKeys.positions(key)
-        return bits[a >> 6] & (1 << UInt64(a & 63)) != 0 && bits[b >> 6] & (1 << UInt64(b & 63)) != 0
+        let (word, mask) = WrittenKeys.position(key)
+        return bits[word] & mask == mask
     }
 }
