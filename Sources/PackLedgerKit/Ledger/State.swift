@@ -142,6 +142,13 @@ public final class MemoryState: LedgerStateView {
     /// An empty state.
     public init() {}
 
+    /// Makes room for this many events and packs at once, so that a replay of a large ledger
+    /// does not rehash its maps at every doubling. Only a hint: any number is safe.
+    public func reserve(events: Int, packs: Int) {
+        self.events.reserveCapacity(max(0, events))
+        self.packs.reserveCapacity(max(0, packs))
+    }
+
     /// See `LedgerStateView`.
     public func party(_ id: String) -> PartyState? { parties[id] }
     /// See `LedgerStateView`.

@@ -256,6 +256,9 @@ public struct Verifier {
     private func run(_ db: Database, rootsAt sizes: Set<UInt64>) throws(LedgerError) -> (VerifyReport, [UInt64: Digest], MemoryState) {
         var roots: [UInt64: Digest] = [:]
         let state = MemoryState()
+        // Sizes from the stored tables, which the replay does not trust: they only size the maps.
+        let hint = try db.prepare("SELECT (SELECT COALESCE(MAX(seq) + 1, 0) FROM entries), (SELECT COUNT(*) FROM packs)")
+        if try hint.step() { state.reserve(events: Int(min(hint.int64(0), 1 << 28)), packs: Int(min(hint.int64(1), 1 << 26))) }
         var acc = Merkle.RootAccumulator()
         var expected: UInt64 = 0
         var prev = Digest.zero
