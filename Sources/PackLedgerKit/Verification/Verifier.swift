@@ -257,8 +257,13 @@ public struct Verifier {
         var roots: [UInt64: Digest] = [:]
         let state = MemoryState()
         // Sizes from the stored tables, which the replay does not trust: they only size the maps.
-        let hint = try db.prepare("SELECT (SELECT COALESCE(MAX(seq) + 1, 0) FROM entries), (SELECT COUNT(*) FROM packs)")
-        if try hint.step() { state.reserve(events: Int(min(hint.int64(0), 1 << 28)), packs: Int(min(hint.int64(1), 1 << 26))) }
+        // A tampered seq could claim any count, so the hint never exceeds what the file could
+        // hold (no entry is under 64 bytes); the pack count is of rows that really are there.
+        let hint = try db.prepare("""
+            SELECT MIN((SELECT COALESCE(MAX(seq) + 1, 0) FROM entries), (SELECT page_count * page_size / 64 FROM pragma_page_count, pragma_page_size)),
+                   (SELECT COUNT(*) FROM packs)
+            """)
+        if try hint.step() { state.reserve(events: Int(hint.int64(0)), packs: Int(hint.int64(1))) }
         var acc = Merkle.RootAccumulator()
         var expected: UInt64 = 0
         var prev = Digest.zero
