@@ -6,20 +6,57 @@ import Darwin
 #endif
 
 /// A 32-byte SHA-256 value: entry hashes, Merkle nodes, key fingerprints.
+///
+/// The bytes are held inline, in memory order, as four words: every entry, batch leaf and
+/// Merkle node makes a digest, and a heap array per digest cost an allocation plus reference
+/// counting on each copy, a measurable share of `verify` and `import`.
 public struct Digest: Hashable, Sendable, CustomStringConvertible {
-    /// The 32 bytes.
-    public let bytes: [UInt8]
+    private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
+
+    /// The 32 bytes (a new array on each call).
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
     /// Wraps 32 bytes; returns nil for any other length.
     public init?(_ bytes: [UInt8]) {
         guard bytes.count == 32 else { return nil }
-        self.bytes = bytes
+        self.init(unchecked: bytes)
     }
 
-    init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+    /// Copies exactly 32 bytes; the caller has checked the count.
+    init(unchecked bytes: some Collection<UInt8>) {
+        withUnsafeMutableBytes { out in
+            for (i, b) in zip(0..<32, bytes) { out[i] = b }
+        }
+    }
 
     /// The all-zero value, used as the `prev` of entry 0.
-    public static let zero = Digest(unchecked: [UInt8](repeating: 0, count: 32))
+    public static let zero = Digest(zeroed: ())
+
+    private init(zeroed: Void) {}
+
+    /// Parses exactly 64 lowercase hex digits (the one spelling entries use); nil otherwise.
+    init?(lowercaseHex text: ArraySlice<UInt8>) {
+        guard text.count == 64 else { return nil }
+        var ok = true
+        withUnsafeMutableBytes { out in
+            var i = text.startIndex
+            for k in 0..<32 {
+                guard let hi = Hex.value(text[i], lowercaseOnly: true), let lo = Hex.value(text[i + 1], lowercaseOnly: true) else { ok = false; return }
+                out[k] = hi << 4 | lo
+                i += 2
+            }
+        }
+        guard ok else { return nil }
+    }
+
+    /// Calls `body` with the 32 bytes in place.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: self) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<32])) }
+    }
+
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeMutableBytes(of: &self) { try body(UnsafeMutableRawBufferPointer(rebasing: $0[0..<32])) }
+    }
 
     /// Lowercase hex.
     public var hex: String { Hex.encode(bytes) }
@@ -64,21 +101,35 @@ public enum SHA256 {
 
     /// Hashes the concatenation of `parts`.
     public static func hash(parts: [[UInt8]]) -> Digest {
-        var out = [UInt8](repeating: 0, count: 32)
+        digest { ctx in
+            parts.allSatisfy { part in part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) == 1 } }
+        }
+    }
+
+    /// SHA-256(`prefix` ‖ `a` ‖ `b`), with nothing copied together: the shape of RFC 6962 leaf
+    /// and node hashes, made once per entry and per Merkle node.
+    static func hash(prefix: UInt8, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer? = nil) -> Digest {
+        digest { ctx in
+            var p = prefix
+            return EVP_DigestUpdate(ctx, &p, 1) == 1 && EVP_DigestUpdate(ctx, a.baseAddress, a.count) == 1
+                && (b.map { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) == 1 } ?? true)
+        }
+    }
+
+    /// Runs `feed` (which makes the updates and says whether they all succeeded) between the
+    /// init and final of this thread's context, straight into the digest's storage.
+    private static func digest(_ feed: (OpaquePointer) -> Bool) -> Digest {
+        var out = Digest.zero
         let shared = threadContext()
-        guard let ctx = shared ?? EVP_MD_CTX_new() else { return Digest(unchecked: out) }
+        guard let ctx = shared ?? EVP_MD_CTX_new() else { return .zero }
         defer { if shared == nil { EVP_MD_CTX_free(ctx) } }
         // EVP_sha256 cannot fail for the default provider; the checks keep a broken
         // OpenSSL from silently yielding a wrong digest (it yields zeros, which never verify).
         // Re-initialising a context that last ran the same algorithm reuses its state.
-        guard EVP_DigestInit_ex(ctx, fetchedSHA256 ?? EVP_sha256(), nil) == 1 else { return Digest(unchecked: out) }
-        for part in parts {
-            let ok = part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
-            guard ok == 1 else { return Digest(unchecked: [UInt8](repeating: 0, count: 32)) }
-        }
+        guard EVP_DigestInit_ex(ctx, fetchedSHA256 ?? EVP_sha256(), nil) == 1, feed(ctx) else { return .zero }
         var length: UInt32 = 32
-        let ok = out.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(ctx, $0.baseAddress, &length) }
-        guard ok == 1 else { return Digest(unchecked: [UInt8](repeating: 0, count: 32)) }
-        return Digest(unchecked: out)
+        let ok = out.withUnsafeMutableBytes { EVP_DigestFinal_ex(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) }
+        guard ok == 1, length == 32 else { return .zero }
+        return out
     }
 }

@@ -4,7 +4,7 @@ public enum Hex {
     @inline(__always) private static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
 
     /// Appends the lowercase hex of `bytes` to `out`.
-    static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+    static func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
         out.reserveCapacity(out.count + 2 * bytes.count)
         for b in bytes {
             out.append(digit(b >> 4))

@@ -94,7 +94,7 @@ public struct Entry: Sendable {
         bytes.append(contentsOf: [UInt8]("\ntime ".utf8))
         recordedAt.appendRFC3339Micros(to: &bytes)
         bytes.append(contentsOf: [UInt8]("\nprev ".utf8))
-        Hex.append(prev.bytes, to: &bytes)
+        prev.withUnsafeBytes { Hex.append($0, to: &bytes) }
         bytes.append(UInt8(ascii: "\n"))
         bytes.append(contentsOf: attestation)
         bytes.append(UInt8(ascii: "\n"))
@@ -111,7 +111,7 @@ public struct Entry: Sendable {
     }
 
     /// SHA-256(0x00 ‖ bytes).
-    public static func leafHash(_ bytes: [UInt8]) -> Digest { SHA256.hash([0], bytes) }
+    public static func leafHash(_ bytes: [UInt8]) -> Digest { bytes.withUnsafeBytes { SHA256.hash(prefix: 0, $0) } }
 
     /// Decodes stored bytes strictly: any deviation from the layout is an integrity fault.
     public init(decoding bytes: [UInt8]) throws(LedgerError) {
@@ -166,7 +166,7 @@ public struct Entry: Sendable {
         guard reencoded.elementsEqual(timeText) else { throw fail("bad record time") }
         let prevText = try field(3, "prev")
         // 64 lowercase hex digits: the one spelling the encoder produces.
-        guard prevText.count == 64, let prevBytes = Hex.decodeLowercase(prevText), let prev = Digest(prevBytes) else {
+        guard let prev = Digest(lowercaseHex: prevText) else {
             throw fail("bad prev hash")
         }
         var keyID = ""

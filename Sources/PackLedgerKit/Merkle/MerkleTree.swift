@@ -5,7 +5,7 @@ public enum Merkle {
 
     /// An interior node: SHA-256(0x01 ‖ left ‖ right).
     public static func node(_ left: Digest, _ right: Digest) -> Digest {
-        SHA256.hash([1], left.bytes, right.bytes)
+        left.withUnsafeBytes { l in right.withUnsafeBytes { r in SHA256.hash(prefix: 1, l, r) } }
     }
 
     /// The root over leaf hashes given in order, in one pass with O(log n) memory: a stack of

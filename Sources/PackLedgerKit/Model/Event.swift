@@ -223,5 +223,7 @@ public struct SignedEvent: Sendable {
 
     /// The leaf of a batch's Merkle tree for event bytes `bytes`: the RFC 6962 leaf hash of the
     /// message an individual signature would cover.
-    public static func batchLeaf(_ bytes: [UInt8]) -> Digest { SHA256.hash([0], Event.signedMessage(bytes)) }
+    public static func batchLeaf(_ bytes: [UInt8]) -> Digest {
+        Event.signingContext.withUnsafeBytes { c in bytes.withUnsafeBytes { SHA256.hash(prefix: 0, c, $0) } }
+    }
 }
