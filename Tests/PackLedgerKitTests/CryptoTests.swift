@@ -40,6 +40,33 @@ struct CryptoTests {
         #expect(Entry.leafHash(a + b).base64 == "TszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=")
     }
 
+    /// The fast digit decoders behind entry headers (`prev`) and event ids, checked for every
+    /// byte value against the plain definition: one wrong digit would misread a hash or an id.
+    @Test func hexDigestAndUUIDParsersAgreeWithTheDefinition() throws {
+        let digest = SHA256.hash(Array("x".utf8))
+        #expect(Digest(lowercaseHex: Array(digest.hex.utf8)[...]) == digest)
+        #expect(Digest(lowercaseHex: Array(digest.hex.uppercased().utf8)[...]) == nil)
+        #expect(Digest(lowercaseHex: Array(digest.hex.dropLast().utf8)[...]) == nil)
+        #expect(Digest(lowercaseHex: Array((digest.hex + "0").utf8)[...]) == nil)
+        let uuid = "0123abcd-ef45-4678-89ab-cdef01234567"
+        let key = try #require(EventKey(uuid: uuid))
+        #expect(key.high == 0x0123_abcd_ef45_4678 && key.low == 0x89ab_cdef_0123_4567)
+        #expect(EventKey(uuid: uuid.uppercased()) == key)
+        for b in UInt8(0)...UInt8(255) {
+            let lower = (b >= 48 && b <= 57) || (b >= 97 && b <= 102), either = lower || (b >= 65 && b <= 70)
+            var text = Array(digest.hex.utf8)
+            text[17] = b
+            #expect((Digest(lowercaseHex: text[...]) != nil) == lower, "byte \(b) in a digest")
+            var id = Array(uuid.utf8)
+            id[20] = b
+            #expect((EventKey(uuid: String(decoding: id, as: UTF8.self)) != nil) == either, "byte \(b) in a UUID")
+        }
+        for bad in ["0123abcd0ef45-4678-89ab-cdef01234567", "0123abcd-ef45-4678-89ab-cdef0123456", "0123abcd-ef45-4678-89ab-cdef012345678",
+                    "0123abcd-ef4-54678-89ab-cdef01234567", ""] {
+            #expect(EventKey(uuid: bad) == nil, "\(bad)")
+        }
+    }
+
     // VECTORS.md §2.1: the PeterNeumann key reproduces the published note signature and key id.
     @Test func signedNoteKnownAnswer() throws {
         let skey = try #require(Base64.decode("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"))

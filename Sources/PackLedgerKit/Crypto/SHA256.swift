@@ -37,16 +37,19 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     /// Parses exactly 64 lowercase hex digits (the one spelling entries use); nil otherwise.
     init?(lowercaseHex text: ArraySlice<UInt8>) {
         guard text.count == 64 else { return nil }
-        var ok = true
+        // Every entry's header holds one: decoded with no optionals or bounds checks per digit,
+        // any bad digit folded into one flag checked at the end.
+        var bad: UInt8 = 0
         withUnsafeMutableBytes { out in
-            var i = text.startIndex
-            for k in 0..<32 {
-                guard let hi = Hex.value(text[i], lowercaseOnly: true), let lo = Hex.value(text[i + 1], lowercaseOnly: true) else { ok = false; return }
-                out[k] = hi << 4 | lo
-                i += 2
+            text.withUnsafeBufferPointer { hex in
+                for k in 0..<32 {
+                    let hi = Hex.lowercaseNibble(hex[2 * k]), lo = Hex.lowercaseNibble(hex[2 * k + 1])
+                    bad |= (hi | lo) & 0xf0
+                    out[k] = hi << 4 | lo
+                }
             }
         }
-        guard ok else { return nil }
+        guard bad == 0 else { return nil }
     }
 
     /// Calls `body` with the 32 bytes in place.

@@ -54,6 +54,19 @@ public enum Hex {
         return valid ? out : nil
     }
 
+    /// The value of a lowercase hex digit, or a value ≥ 0x10 for any other byte (branch-free
+    /// callers OR these together and check once).
+    @inline(__always) static func lowercaseNibble(_ c: UInt8) -> UInt8 {
+        let d = c &- 48, l = c &- 87
+        return d < 10 ? d : (c >= 97 && c <= 102 ? l : 0xff)
+    }
+
+    /// The value of a hex digit of either case, or a value ≥ 0x10 for any other byte.
+    @inline(__always) static func nibble(_ c: UInt8) -> UInt8 {
+        let folded = c | 0x20, d = c &- 48
+        return d < 10 ? d : (folded >= 97 && folded <= 102 ? folded &- 87 : 0xff)
+    }
+
     /// The value of one hex digit, either case unless `lowercaseOnly`.
     static func value(_ c: UInt8, lowercaseOnly: Bool = false) -> UInt8? {
         switch c {

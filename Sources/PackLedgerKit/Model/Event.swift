@@ -33,20 +33,23 @@ public struct EventKey: Hashable, Sendable {
 
     /// Parses the 8-4-4-4-12 hex form, either case; nil if `uuid` is not in it.
     public init?(uuid: String) {
-        var high: UInt64 = 0, low: UInt64 = 0, digits = 0, position = 0
-        for ch in uuid.utf8 {
-            defer { position += 1 }
-            if position == 8 || position == 13 || position == 18 || position == 23 {
-                guard ch == UInt8(ascii: "-") else { return nil }
-                continue
+        var text = uuid
+        // Every event has one: read in place, digits without optionals, one check at the end.
+        let parsed = text.withUTF8 { u -> (UInt64, UInt64)? in
+            guard u.count == 36, u[8] == UInt8(ascii: "-"), u[13] == UInt8(ascii: "-"), u[18] == UInt8(ascii: "-"),
+                  u[23] == UInt8(ascii: "-") else { return nil }
+            var words: (UInt64, UInt64) = (0, 0), bad: UInt8 = 0, digits = 0
+            for i in 0..<36 where i != 8 && i != 13 && i != 18 && i != 23 {
+                let v = Hex.nibble(u[i])
+                bad |= v & 0xf0
+                if digits < 16 { words.0 = words.0 << 4 | UInt64(v) } else { words.1 = words.1 << 4 | UInt64(v) }
+                digits += 1
             }
-            guard let v = Hex.value(ch) else { return nil }
-            if digits < 16 { high = high << 4 | UInt64(v) } else { low = low << 4 | UInt64(v) }
-            digits += 1
+            return bad == 0 ? words : nil
         }
-        guard position == 36, digits == 32 else { return nil }
-        self.high = high
-        self.low = low
+        guard let parsed else { return nil }
+        self.high = parsed.0
+        self.low = parsed.1
     }
 
     /// The 16 bytes, as the `event_ids` table stores them.
