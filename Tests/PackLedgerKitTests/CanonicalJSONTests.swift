@@ -445,3 +445,27 @@ func hostileNestingFailsFastWithoutRecursion() {
     #expect(try !JSONParser.parseNotingCanonical(Array(#""\/""#.utf8)).isCanonical)
     #expect(agreed.canonical > 20 && agreed.not > 20)
 }
+
+/// A top-level object kept as a member list (events on the import and verify paths) must be
+/// exactly the object `parse` builds, reject the same repeated keys (including keys equal
+/// only under Unicode canonical equivalence, which sorted-order alone cannot catch), and note
+/// canonical order the same way.
+@Test func topLevelMembersMatchTheParsedObject() throws {
+    for text in [#"{"a":1,"b":{"c":[2]},"z":"y"}"#, #"{"b":1,"a":2}"#, #"{ "a" : 1 }"#, #"{"é":1,"z":2}"#, #"{"z":1,"é":2}"#, "{}"] {
+        let bytes = Array(text.utf8)
+        let noted = try JSONParser.parseNotingCanonical(bytes, members: true)
+        let members = try #require(noted.members, "\(text)")
+        #expect(noted.value == (try JSONParser.parse(bytes)), "\(text)")
+        #expect(noted.isCanonical == (CanonicalJSON.encode(noted.value) == bytes), "\(text)")
+        #expect(members.map(\.key).count == members.count)
+        for m in members { #expect(bytes[m.range].first == UInt8(ascii: "\"")) }
+    }
+    for text in [#"{"a":1,"a":2}"#, #"{"b":1,"a":2,"b":3}"#, "{\"é\":1,\"e\u{301}\":2}", "{\"e\u{301}\":1,\"é\":2}"] {
+        let error = #expect(throws: JSONError.self, "\(text)") { try JSONParser.parseNotingCanonical(Array(text.utf8), members: true) }
+        #expect(error?.code == .duplicateKey, "\(text)")
+        #expect(throws: JSONError.self) { try JSONParser.parse(text) }
+    }
+    // Not an object: no member list, the value as usual.
+    let array = try JSONParser.parseNotingCanonical(Array("[1]".utf8), members: true)
+    #expect(array.members == nil && array.value == .array([.number(1)]))
+}

@@ -97,29 +97,46 @@ public struct JSONParser: Sendable {
         try buffer.withMemoryRebound(to: UInt8.self) { parseResult($0, limits) }.get()
     }
 
-    /// A document parsed by `parseNotingCanonical(_:limits:)`.
+    /// A document parsed by `parseNotingCanonical(_:members:limits:)`.
     public struct Noted: Sendable {
-        /// The parsed value.
-        public let value: JSONValue
+        private let parsed: JSONValue
+        /// With `members`, a top-level object's members in document order (keys distinct, as in
+        /// any parsed object), each with the byte range from its key's opening quote to the end
+        /// of its value; nil otherwise. The object is then not built as a dictionary: events
+        /// read their seven envelope members straight from this list.
+        public let members: [JSONMember]?
         /// Whether the input is exactly `CanonicalJSON.encode(value)`: no whitespace, members in
         /// RFC 8785 order, minimal escapes, numbers as ECMAScript prints them.
         public let isCanonical: Bool
-        /// For a top-level object, when asked for: each member's key and the byte range from its
-        /// key's opening quote to the end of its value, in document order.
-        public let topLevelMembers: [(key: String, range: Range<Int>)]
+
+        init(parsed: JSONValue, members: [JSONMember]?, isCanonical: Bool) {
+            self.parsed = parsed
+            self.members = members
+            self.isCanonical = isCanonical
+        }
+
+        /// The parsed value (for a top-level object read as `members`, built on each call).
+        public var value: JSONValue {
+            guard let members else { return parsed }
+            return .object(Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
+        }
+
+        /// Each top-level member's key and range (empty unless the document is an object parsed
+        /// with `members`).
+        public var topLevelMembers: [(key: String, range: Range<Int>)] { (members ?? []).map { ($0.key, $0.range) } }
     }
 
     /// Parses one JSON document and notes, in the same pass, whether its bytes are already the
     /// RFC 8785 canonical encoding. The note equals `CanonicalJSON.encode(value) == bytes` but
     /// costs no re-encoding, which is what makes it worth having on the ingest and verify paths.
-    /// Top-level member ranges are collected only when `members` is set.
+    /// With `members`, a top-level object is returned as its list of members.
     public static func parseNotingCanonical(_ bytes: [UInt8], members: Bool = false, limits: Limits = .default) throws(JSONError) -> Noted {
         let result = bytes.withUnsafeBufferPointer { buffer -> Result<Noted, JSONError> in
             var core = ParserCore(bytes: buffer, limits: limits, noteCanonical: true)
-            core.noteMembers = members
+            core.keepTopLevelMembers = members
             do throws(JSONError) {
                 let value = try core.parseDocument()
-                return .success(Noted(value: value, isCanonical: core.canonical, topLevelMembers: core.topLevelMembers))
+                return .success(Noted(parsed: value, members: core.topLevelMembers, isCanonical: core.canonical))
             } catch {
                 return .failure(error)
             }
@@ -136,6 +153,16 @@ public struct JSONParser: Sendable {
             return .failure(error)
         }
     }
+}
+
+/// One member of a parsed object, where it was in the input.
+public struct JSONMember: Sendable {
+    /// The key.
+    public let key: String
+    /// The value.
+    public let value: JSONValue
+    /// From the key's opening quote to the end of the value.
+    public let range: Range<Int>
 }
 
 // MARK: - Implementation
@@ -189,12 +216,14 @@ private struct ParserCore {
     var index = 0
     // Reused across strings that contain escapes, so unescaping allocates once per document.
     var scratch: [UInt8] = []
-    /// Whether to track `canonical` and `topLevelMembers` (costs a little per number and member).
+    /// Whether to track `canonical` (costs a little per number and member).
     let noteCanonical: Bool
     /// Cleared at the first byte that `CanonicalJSON.encode` would not have written.
     var canonical = true
-    var topLevelMembers: [(key: String, range: Range<Int>)] = []
-    var noteMembers = false
+    /// Whether a top-level object is kept as `topLevelMembers` instead of a dictionary.
+    var keepTopLevelMembers = false
+    var topLevelMembers: [JSONMember]?
+    private var topLevelEnds: [Int] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, limits: JSONParser.Limits, noteCanonical: Bool) {
         self.bytes = bytes
@@ -251,6 +280,7 @@ private struct ParserCore {
                 if index < count && bytes[index] == Byte.closeBrace {
                     index += 1
                     value = .object([:])
+                    if keepTopLevelMembers && frames.isEmpty { topLevelMembers = [] }
                 } else {
                     frames.append(Frame(isObject: true, start: members.count))
                     members.append(try parseKey())
@@ -287,9 +317,7 @@ private struct ParserCore {
                 if frame.isObject {
                     // The member was appended with its key; fill in its value.
                     members[members.count - 1].value = value
-                    if noteMembers && frames.count == 1 {
-                        topLevelMembers.append((members[members.count - 1].key, members[members.count - 1].offset..<index))
-                    }
+                    if keepTopLevelMembers && frames.count == 1 { topLevelEnds.append(index) }
                     skipWhitespace()
                     guard index < count else { throw endError("expected ',' or '}' in object") }
                     switch bytes[index] {
@@ -301,7 +329,12 @@ private struct ParserCore {
                     case Byte.closeBrace:
                         index += 1
                         frames.removeLast()
-                        value = .object(try makeObject(members[frame.start...]))
+                        if keepTopLevelMembers && frames.isEmpty {
+                            try keepMembers(members[frame.start...])
+                            value = .null
+                        } else {
+                            value = .object(try makeObject(members[frame.start...]))
+                        }
                         members.removeSubrange(frame.start...)
                     default:
                         throw try unexpectedError(expected: "',' or '}' in object")
@@ -347,6 +380,23 @@ private struct ParserCore {
         guard bytes[index] == Byte.colon else { throw try unexpectedError(expected: "':' after object key") }
         index += 1
         return Member(key: key, offset: keyOffset, value: .null)
+    }
+
+    /// Keeps the top-level object's members as a list, with the same duplicate check as
+    /// `makeObject`: ASCII keys in strictly ascending order (every event; signed lines are
+    /// canonical) cannot repeat, so only other objects pay for a dictionary.
+    private mutating func keepMembers(_ members: ArraySlice<Member>) throws(JSONError) {
+        var ordered = true
+        var previous: String?
+        for member in members {
+            guard member.key.utf8.allSatisfy({ $0 < 0x80 }),
+                  previous.map({ $0.utf8.lexicographicallyPrecedes(member.key.utf8) }) ?? true else { ordered = false; break }
+            previous = member.key
+        }
+        // Sorted ASCII keys are also in RFC 8785 order (UTF-16 order is byte order for ASCII);
+        // anything else goes through makeObject, which notes the order and finds repeats.
+        if !ordered { _ = try makeObject(members) }
+        topLevelMembers = zip(members, topLevelEnds).map { JSONMember(key: $0.key, value: $0.value, range: $0.offset..<$1) }
     }
 
     /// Builds a closed object with one hash per key, rejecting its first repeated key in document order.

@@ -30,23 +30,25 @@ public struct IngestProgress: Sendable {
 
 /// Turning input records into signed events: shared by `sign` and `import`.
 public enum Ingest {
-    /// Members a signed line carries besides the event.
-    static let signatureMembers: Set<String> = ["key_id", "signature"]
+    /// Whether `key` is one of the members a signed line carries besides the event
+    /// (`key_id`, `signature`).
+    static func isSignatureMember(_ key: String) -> Bool { key == "key_id" || key == "signature" }
 
-    /// The event object of a record, with `actor` filled in from `defaultActor` when absent.
-    static func eventObject(_ record: InputRecord, defaultActor: String?, file: String) throws(LedgerError) -> [String: JSONValue] {
+    /// The event of a record, with `actor` filled in from `defaultActor` when absent.
+    static func event(_ record: InputRecord, defaultActor: String?, file: String) throws(LedgerError) -> Event {
         if let failure = record.failure { throw failure }
-        var object = record.object
-        for member in signatureMembers { object.removeValue(forKey: member) }
-        if object["actor"] == nil {
+        var members = record.members.filter { !isSignatureMember($0.key) }
+        if let actor = record["actor"] {
+            if let defaultActor, actor.stringValue != defaultActor {
+                throw LedgerError(.malformed, "actor \(actor.stringValue ?? "?") is not --actor \(defaultActor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
+            }
+        } else {
             guard let defaultActor else {
                 throw LedgerError(.malformed, "no actor: give one in the record or with --actor", at: ErrorLocation(file: file, line: record.line, field: "actor"))
             }
-            object["actor"] = .string(defaultActor)
-        } else if let defaultActor, object["actor"]?.stringValue != defaultActor {
-            throw LedgerError(.malformed, "actor \(object["actor"]?.stringValue ?? "?") is not --actor \(defaultActor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
+            members.append(JSONMember(key: "actor", value: .string(defaultActor), range: 0..<0))
         }
-        return object
+        return try Event(members: members)
     }
 
     /// A signed event from a record: the record's own signature if it has one, otherwise a new
@@ -54,14 +56,13 @@ public enum Ingest {
     static func signedEvent(_ record: InputRecord, actor: String?, key: Ed25519PrivateKey?, file: String) throws(LedgerError) -> SignedEvent {
         if let failure = record.failure { throw failure }
         let at = ErrorLocation(file: file, line: record.line)
-        let hasSignature = record.object["signature"] != nil || record.object["key_id"] != nil
+        let hasSignature = record["signature"] != nil || record["key_id"] != nil
         guard hasSignature || key != nil else {
             throw LedgerError(.malformed, "this record is not signed: give --actor and --key to sign unsigned events, or sign them first with `packledger sign`", at: at)
         }
-        let object = try eventObject(record, defaultActor: hasSignature ? nil : actor, file: file)
         let event: Event
         do {
-            event = try Event(json: .object(object))
+            event = try Ingest.event(record, defaultActor: hasSignature ? nil : actor, file: file)
         } catch {
             throw error.located(file: file, line: record.line)
         }
@@ -69,8 +70,8 @@ public enum Ingest {
             throw LedgerError(.malformed, "\(event.kind.rawValue) is a registry entry; use `packledger party`", at: at)
         }
         if hasSignature {
-            guard let keyID = record.object["key_id"]?.stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy({ Hex.value($0) != nil }),
-                  let sig = record.object["signature"]?.stringValue.flatMap({ Base64.decode($0) }), sig.count == 64 else {
+            guard let keyID = record["key_id"]?.stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy({ Hex.value($0) != nil }),
+                  let sig = record["signature"]?.stringValue.flatMap({ Base64.decode($0) }), sig.count == 64 else {
                 throw LedgerError(.malformed, "a signed line needs key_id (16 hex digits) and signature (base64 of 64 bytes)", at: at)
             }
             if let actor, event.actor != actor {
@@ -89,7 +90,7 @@ public enum Ingest {
     /// The canonical bytes of `event`, made from `record`: cut from the line when it was canonical
     /// and the event is the record without its signature members (no actor was filled in).
     static func eventBytes(_ record: InputRecord, _ event: Event) -> [UInt8] {
-        guard record.object["actor"] != nil, let bytes = record.canonicalEventBytes else { return event.canonicalBytes }
+        guard record["actor"] != nil, let bytes = record.canonicalEventBytes else { return event.canonicalBytes }
         return bytes
     }
 
@@ -120,7 +121,7 @@ public enum Ingest {
             if chunk.isEmpty { break }
             let file = reader.name
             let signed = try parallelMap(chunk) { record throws(LedgerError) in
-                guard record.object["signature"] == nil, record.object["key_id"] == nil else {
+                guard record["signature"] == nil, record["key_id"] == nil else {
                     throw LedgerError(.malformed, "this line is already signed", at: ErrorLocation(file: file, line: record.line))
                 }
                 return try signedEvent(record, actor: actor, key: key, file: file)
@@ -149,11 +150,11 @@ public enum Ingest {
             }
             if chunk.isEmpty { break }
             let events = try parallelMap(chunk) { record throws(LedgerError) -> Event in
-                guard record.object["signature"] == nil, record.object["key_id"] == nil else {
+                guard record["signature"] == nil, record["key_id"] == nil else {
                     throw LedgerError(.malformed, "this line is already signed", at: ErrorLocation(file: file, line: record.line))
                 }
                 do throws(LedgerError) {
-                    let event = try Event(json: .object(try eventObject(record, defaultActor: actor, file: file)))
+                    let event = try Ingest.event(record, defaultActor: actor, file: file)
                     guard !event.kind.isRegistry, event.kind != .batch else {
                         throw LedgerError(.malformed, "\(event.kind.rawValue) cannot be signed in a batch")
                     }
@@ -336,7 +337,7 @@ final class ImportPreparer: @unchecked Sendable {
     }
 
     private static func isManifest(_ record: InputRecord) -> Bool {
-        record.object["kind"]?.stringValue == EventKind.batch.rawValue
+        record["kind"]?.stringValue == EventKind.batch.rawValue
     }
 
     private func readUnit() throws(LedgerError) -> ImportUnit? {
@@ -376,7 +377,7 @@ final class ImportPreparer: @unchecked Sendable {
 
     /// The event key a record names, if it names a valid one (a record that does not fails later).
     private static func eventKey(_ record: InputRecord) -> EventKey? {
-        record.object["event_id"]?.stringValue.flatMap(EventKey.init(uuid:))
+        record["event_id"]?.stringValue.flatMap(EventKey.init(uuid:))
     }
 
     /// Starts looking `keys` up in the ledger as committed before the import, on a thread of its
@@ -400,7 +401,7 @@ final class ImportPreparer: @unchecked Sendable {
     private func batchUnit(_ record: InputRecord) throws(LedgerError) -> ImportUnit {
         let file = reader.name
         let here = ErrorLocation(file: file, line: record.line)
-        guard record.object["signature"] != nil else {
+        guard record["signature"] != nil else {
             throw LedgerError(.malformed, "a batch manifest must be signed", at: here)
         }
         let manifest: SignedEvent
@@ -425,11 +426,11 @@ final class ImportPreparer: @unchecked Sendable {
         defer { _ = lookUp?.wait() }
         let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> ImportUnit.BatchMember in
             let at = ErrorLocation(file: file, line: member.line)
-            guard member.object["signature"] == nil, member.object["key_id"] == nil else {
+            guard member["signature"] == nil, member["key_id"] == nil else {
                 throw LedgerError(.malformed, "an event inside a batch carries no signature of its own", at: at)
             }
             do throws(LedgerError) {
-                let event = try Event(json: .object(try Ingest.eventObject(member, defaultActor: batchActor, file: file)))
+                let event = try Ingest.event(member, defaultActor: batchActor, file: file)
                 guard !event.kind.isRegistry, event.kind != .batch else {
                     throw LedgerError(.malformed, "\(event.kind.rawValue) cannot be part of a batch", at: at)
                 }

@@ -95,8 +95,9 @@ public final class ByteSource {
 public struct InputRecord: Sendable {
     /// 1-based line on which the record starts.
     public let line: Int
-    /// The object as read: event members, plus `key_id` and `signature` when signed.
-    public let object: [String: JSONValue]
+    /// The object's members as read: event members, plus `key_id` and `signature` when signed.
+    /// A list, not a dictionary: a record has a handful of members, looked up a few times.
+    public let members: [JSONMember]
     /// The RFC 8785 bytes of `object` without `key_id` and `signature`, when the line was already
     /// canonical: then they are the line's own bytes with those members cut out, which spares
     /// re-encoding every event of a file that `packledger sign` wrote.
@@ -105,20 +106,35 @@ public struct InputRecord: Sendable {
     /// failure travels with its record so that the first error in file order is the one reported.
     public var failure: LedgerError?
 
-    /// A record read successfully.
-    public init(line: Int, object: [String: JSONValue], canonicalEventBytes: [UInt8]? = nil) {
+    /// A record read successfully, as the parser's members (keys distinct).
+    public init(line: Int, members: [JSONMember], canonicalEventBytes: [UInt8]? = nil) {
         self.line = line
-        self.object = object
+        self.members = members
         self.canonicalEventBytes = canonicalEventBytes
         self.failure = nil
+    }
+
+    /// A record read successfully, as an object (members in key order).
+    public init(line: Int, object: [String: JSONValue]) {
+        self.init(line: line, members: object.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: $0.value, range: 0..<0) })
     }
 
     /// A record that could not be read.
     public init(line: Int, failure: LedgerError) {
         self.line = line
-        self.object = [:]
+        self.members = []
         self.canonicalEventBytes = nil
         self.failure = failure
+    }
+
+    /// The member named `key`, if the record has one.
+    public subscript(key: String) -> JSONValue? {
+        members.first(where: { $0.key == key })?.value
+    }
+
+    /// The object as read.
+    public var object: [String: JSONValue] {
+        Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 }
 
@@ -198,12 +214,12 @@ public final class RecordReader {
         } catch {
             throw LedgerError(.malformed, "not valid JSON: \(error)", at: ErrorLocation(file: file, line: line))
         }
-        guard let object = noted.value.objectValue else {
+        guard let members = noted.members else {
             throw LedgerError(.malformed, "each line must be one JSON object", at: ErrorLocation(file: file, line: line))
         }
-        guard noted.isCanonical else { return InputRecord(line: line, object: object) }
-        let kept = noted.topLevelMembers.filter { !Ingest.signatureMembers.contains($0.key) }
-        guard kept.count < noted.topLevelMembers.count else { return InputRecord(line: line, object: object, canonicalEventBytes: bytes) }
+        guard noted.isCanonical else { return InputRecord(line: line, members: members) }
+        let kept = members.filter { !Ingest.isSignatureMember($0.key) }
+        guard kept.count < members.count else { return InputRecord(line: line, members: members, canonicalEventBytes: bytes) }
         // Dropping members from a canonical object leaves the canonical form of what remains.
         var cut: [UInt8] = [UInt8(ascii: "{")]
         cut.reserveCapacity(bytes.count)
@@ -212,7 +228,7 @@ public final class RecordReader {
             cut.append(contentsOf: bytes[member.range])
         }
         cut.append(UInt8(ascii: "}"))
-        return InputRecord(line: line, object: object, canonicalEventBytes: cut)
+        return InputRecord(line: line, members: members, canonicalEventBytes: cut)
     }
 
     // MARK: CSV (RFC 4180, with a header row)

@@ -82,10 +82,30 @@ public struct Event: Sendable {
     public let at: Timestamp
     /// Kind-specific fields (always an object).
     public let data: [String: JSONValue]
-    /// The whole object.
-    public let json: JSONValue
     /// The event id's 16 bytes, the key under which idempotency is decided (case-insensitive).
     public let eventKey: EventKey
+
+    /// What the event was read from: a whole object, or (on the import and verify paths) the
+    /// parser's member list, which spares building and searching a dictionary per event.
+    private enum Source: Sendable {
+        case object(JSONValue)
+        case members([JSONMember])
+    }
+    private let source: Source
+
+    /// The whole object.
+    public var json: JSONValue {
+        switch source {
+        case .object(let value): return value
+        case .members(let members):
+            return .object(Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
+        }
+    }
+
+    /// The envelope members of an event object, each nil when absent.
+    private struct Envelope {
+        var eventID, kind, pack, party, actor, at, data: JSONValue?
+    }
 
     /// The envelope fields; anything else at the top level is rejected because it would be
     /// signed yet invisible to the rules.
@@ -99,13 +119,40 @@ public struct Event: Sendable {
         // Each envelope member is looked up once; when they do not account for every member,
         // something else is there. (Sorted only when there is something to report, so the
         // message does not depend on dictionary order.)
-        let fields = (eventID: object["event_id"], kind: object["kind"], pack: object["pack"], party: object["party"],
-                      actor: object["actor"], at: object["at"], data: object["data"])
+        let fields = Envelope(eventID: object["event_id"], kind: object["kind"], pack: object["pack"], party: object["party"],
+                              actor: object["actor"], at: object["at"], data: object["data"])
         func one(_ value: JSONValue?) -> Int { value == nil ? 0 : 1 }
         let known = one(fields.eventID) + one(fields.kind) + one(fields.pack) + one(fields.party) + one(fields.actor) + one(fields.at) + one(fields.data)
         if known != object.count, let key = object.keys.sorted().first(where: { !Event.envelopeKeys.contains($0) }) {
             throw LedgerError(.malformed, "unknown top-level field \"\(key)\"", at: ErrorLocation(field: key))
         }
+        try self.init(fields, source: .object(json))
+    }
+
+    /// Validates the envelope of an event object given as the parser's member list (keys
+    /// distinct, as the parser guarantees).
+    public init(members: [JSONMember]) throws(LedgerError) {
+        var fields = Envelope()
+        var unknown: [String] = []
+        for m in members {
+            switch m.key {
+            case "event_id": fields.eventID = m.value
+            case "kind": fields.kind = m.value
+            case "pack": fields.pack = m.value
+            case "party": fields.party = m.value
+            case "actor": fields.actor = m.value
+            case "at": fields.at = m.value
+            case "data": fields.data = m.value
+            default: unknown.append(m.key)
+            }
+        }
+        if let key = unknown.min() {
+            throw LedgerError(.malformed, "unknown top-level field \"\(key)\"", at: ErrorLocation(field: key))
+        }
+        try self.init(fields, source: .members(members))
+    }
+
+    private init(_ fields: Envelope, source: Source) throws(LedgerError) {
         func string(_ value: JSONValue?, _ key: String) throws(LedgerError) -> String {
             guard let value else {
                 throw LedgerError(.malformed, "missing field \"\(key)\"", at: ErrorLocation(field: key))
@@ -169,7 +216,7 @@ public struct Event: Sendable {
         self.actor = actor
         self.at = at
         self.data = data
-        self.json = json
+        self.source = source
         self.eventKey = eventKey
     }
 

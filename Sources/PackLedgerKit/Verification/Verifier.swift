@@ -209,7 +209,7 @@ public struct Verifier {
         guard entry.seq == seq else { throw fault("the entry bytes say seq \(entry.seq), stored as \(seq)") }
         let noted: JSONParser.Noted
         do {
-            noted = try JSONParser.parseNotingCanonical(entry.eventBytes)
+            noted = try JSONParser.parseNotingCanonical(entry.eventBytes, members: true)
         } catch {
             throw fault("event bytes are not valid JSON: \(error)")
         }
@@ -217,10 +217,13 @@ public struct Verifier {
         guard noted.isCanonical else {
             throw fault("event bytes are not in RFC 8785 canonical form")
         }
-        let json = noted.value
         let event: Event
         do {
-            event = try Event(json: json)
+            if let members = noted.members {
+                event = try Event(members: members)
+            } else {
+                event = try Event(json: noted.value)
+            }
         } catch {
             throw error.located(entry: seq)
         }
