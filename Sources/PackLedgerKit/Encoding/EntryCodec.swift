@@ -25,7 +25,10 @@ public struct BatchRef: Sendable, Equatable {
 ///     batch <manifest seq> <index>        an event signed as part of a batch (FORMAT.md §13)
 ///     <empty line>
 ///     <event: RFC 8785 JSON, no trailing newline>
-public struct Entry: Sendable {
+///
+/// A class, though immutable, for the same reason as `Event`: entries travel between threads
+/// and through the rules, and a copy is then one reference count instead of one per field.
+public final class Entry: Sendable {
     /// Position in the log, from 0.
     public let seq: UInt64
     /// When the ledger recorded it.
@@ -49,7 +52,7 @@ public struct Entry: Sendable {
     static let magic = "packledger/entry/v1"
 
     /// Builds the bytes of a new entry whose event carries its own signature.
-    public init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8], eventBytes: [UInt8]) {
+    public convenience init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8], eventBytes: [UInt8]) {
         var attestation: [UInt8] = []
         attestation.reserveCapacity(112)
         attestation.append(contentsOf: "key ".utf8)
@@ -62,7 +65,7 @@ public struct Entry: Sendable {
     }
 
     /// Builds the bytes of a new batch-member entry.
-    public init(seq: UInt64, recordedAt: Timestamp, prev: Digest, batch: BatchRef, eventBytes: [UInt8]) {
+    public convenience init(seq: UInt64, recordedAt: Timestamp, prev: Digest, batch: BatchRef, eventBytes: [UInt8]) {
         var attestation = Array("batch ".utf8)
         Entry.appendDecimal(batch.manifest, to: &attestation)
         attestation.append(UInt8(ascii: " "))

@@ -67,7 +67,10 @@ public struct EventKey: Hashable, Sendable {
 ///
 /// The object is kept as parsed; its canonical bytes (RFC 8785) are what the actor signs and
 /// what the entry stores, so no second serialisation ever decides what was signed.
-public struct Event: Sendable {
+///
+/// A class, though immutable: an event is handed from the parsing threads to the rules, the
+/// entry and the projections, and a copy is then one reference count instead of one per field.
+public final class Event: Sendable {
     /// The actor's UUID for this statement; makes submissions idempotent.
     public let eventID: String
     /// What happened.
@@ -112,7 +115,7 @@ public struct Event: Sendable {
     static let envelopeKeys: Set<String> = ["event_id", "kind", "pack", "party", "actor", "at", "data"]
 
     /// Validates the envelope of a parsed event object.
-    public init(json: JSONValue) throws(LedgerError) {
+    public convenience init(json: JSONValue) throws(LedgerError) {
         guard let object = json.objectValue else {
             throw LedgerError(.malformed, "an event must be a JSON object")
         }
@@ -131,7 +134,7 @@ public struct Event: Sendable {
 
     /// Validates the envelope of an event object given as the parser's member list (keys
     /// distinct, as the parser guarantees).
-    public init(members: [JSONMember]) throws(LedgerError) {
+    public convenience init(members: [JSONMember]) throws(LedgerError) {
         var fields = Envelope()
         var unknown: [String] = []
         for m in members {
