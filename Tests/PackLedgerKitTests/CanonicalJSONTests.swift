@@ -451,16 +451,26 @@ func hostileNestingFailsFastWithoutRecursion() {
 /// only under Unicode canonical equivalence, which sorted-order alone cannot catch), and note
 /// canonical order the same way.
 @Test func topLevelMembersMatchTheParsedObject() throws {
-    for text in [#"{"a":1,"b":{"c":[2]},"z":"y"}"#, #"{"b":1,"a":2}"#, #"{ "a" : 1 }"#, #"{"é":1,"z":2}"#, #"{"z":1,"é":2}"#, "{}"] {
+    for text in [#"{"a":1,"b":{"c":[2]},"z":"y"}"#, #"{"b":1,"a":2}"#, #"{ "a" : 1 }"#, #"{"é":1,"z":2}"#, #"{"z":1,"é":2}"#, "{}",
+                 #"{"d":{"m":{"x":1},"n":[{"y":2}]},"e":{},"f":[{"g":1}]}"#, #"{"d":{"z":1, "a":2}}"#] {
         let bytes = Array(text.utf8)
         let noted = try JSONParser.parseNotingCanonical(bytes, members: true)
         let members = try #require(noted.members, "\(text)")
         #expect(noted.value == (try JSONParser.parse(bytes)), "\(text)")
         #expect(noted.isCanonical == (CanonicalJSON.encode(noted.value) == bytes), "\(text)")
         #expect(members.map(\.key).count == members.count)
-        for m in members { #expect(bytes[m.range].first == UInt8(ascii: "\"")) }
+        for m in members {
+            #expect(bytes[m.range].first == UInt8(ascii: "\""))
+            // Objects directly inside are lists too, with ranges into the same bytes.
+            if let inner = m.objectMembers {
+                #expect(m.value == (try JSONParser.parse([UInt8(ascii: "{")] + bytes[m.range] + [UInt8(ascii: "}")]))[m.key])
+                for n in inner { #expect(bytes[n.range].first == UInt8(ascii: "\"")) }
+            }
+        }
+        if text.hasPrefix(#"{"d":{"m""#) { #expect(members.first?.objectMembers?.map(\.key) == ["m", "n"]) }
     }
-    for text in [#"{"a":1,"a":2}"#, #"{"b":1,"a":2,"b":3}"#, "{\"é\":1,\"e\u{301}\":2}", "{\"e\u{301}\":1,\"é\":2}"] {
+    for text in [#"{"a":1,"a":2}"#, #"{"b":1,"a":2,"b":3}"#, "{\"é\":1,\"e\u{301}\":2}", "{\"e\u{301}\":1,\"é\":2}",
+                 #"{"d":{"a":1,"a":2}}"#, "{\"d\":{\"é\":1,\"e\u{301}\":2}}"] {
         let error = #expect(throws: JSONError.self, "\(text)") { try JSONParser.parseNotingCanonical(Array(text.utf8), members: true) }
         #expect(error?.code == .duplicateKey, "\(text)")
         #expect(throws: JSONError.self) { try JSONParser.parse(text) }

@@ -102,8 +102,9 @@ public struct JSONParser: Sendable {
         private let parsed: JSONValue
         /// With `members`, a top-level object's members in document order (keys distinct, as in
         /// any parsed object), each with the byte range from its key's opening quote to the end
-        /// of its value; nil otherwise. The object is then not built as a dictionary: events
-        /// read their seven envelope members straight from this list.
+        /// of its value; nil otherwise. The object is then not built as a dictionary, nor are the
+        /// objects directly inside it (see `JSONMember.objectMembers`): events read their
+        /// envelope and their `data` fields straight from these lists.
         public let members: [JSONMember]?
         /// Whether the input is exactly `CanonicalJSON.encode(value)`: no whitespace, members in
         /// RFC 8785 order, minimal escapes, numbers as ECMAScript prints them.
@@ -118,7 +119,7 @@ public struct JSONParser: Sendable {
         /// The parsed value (for a top-level object read as `members`, built on each call).
         public var value: JSONValue {
             guard let members else { return parsed }
-            return .object(Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
+            return .object(JSONMember.dictionary(members))
         }
 
         /// Each top-level member's key and range (empty unless the document is an object parsed
@@ -159,10 +160,38 @@ public struct JSONParser: Sendable {
 public struct JSONMember: Sendable {
     /// The key.
     public let key: String
-    /// The value.
-    public let value: JSONValue
+    private let stored: JSONValue
+    /// When the value is an object read as a member list (the objects directly inside a
+    /// top-level object parsed with `members`, such as an event's `data`): its members.
+    public let objectMembers: [JSONMember]?
     /// From the key's opening quote to the end of the value.
     public let range: Range<Int>
+
+    /// A member with an ordinary value.
+    public init(key: String, value: JSONValue, range: Range<Int>) {
+        self.key = key
+        self.stored = value
+        self.objectMembers = nil
+        self.range = range
+    }
+
+    init(key: String, objectMembers: [JSONMember]?, value: JSONValue, range: Range<Int>) {
+        self.key = key
+        self.stored = value
+        self.objectMembers = objectMembers
+        self.range = range
+    }
+
+    /// The value (an object kept as a member list is built into a dictionary on each call).
+    public var value: JSONValue {
+        guard let objectMembers else { return stored }
+        return .object(JSONMember.dictionary(objectMembers))
+    }
+
+    /// The object `members` describe.
+    public static func dictionary(_ members: [JSONMember]) -> [String: JSONValue] {
+        Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
 }
 
 // MARK: - Implementation
@@ -208,6 +237,10 @@ private struct ParserCore {
         var key: String
         var offset: Int
         var value: JSONValue
+        /// Where the value ends; kept only in `keepTopLevelMembers` mode.
+        var end = 0
+        /// The value's members, when it is an object kept as a list.
+        var list: [JSONMember]?
     }
 
     let bytes: UnsafeBufferPointer<UInt8>
@@ -220,10 +253,10 @@ private struct ParserCore {
     let noteCanonical: Bool
     /// Cleared at the first byte that `CanonicalJSON.encode` would not have written.
     var canonical = true
-    /// Whether a top-level object is kept as `topLevelMembers` instead of a dictionary.
+    /// Whether a top-level object, and the objects directly inside it, are kept as member
+    /// lists (`topLevelMembers`) instead of dictionaries.
     var keepTopLevelMembers = false
     var topLevelMembers: [JSONMember]?
-    private var topLevelEnds: [Int] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, limits: JSONParser.Limits, noteCanonical: Bool) {
         self.bytes = bytes
@@ -256,6 +289,9 @@ private struct ParserCore {
         var elements: [JSONValue] = []
         var members: [Member] = []
 
+        // An object directly inside a kept top-level object, just closed as a list: its parent
+        // member takes it instead of a value.
+        var list: [JSONMember]?
         nextValue: while true {
             skipWhitespace()
             guard index < count else { throw endError("expected a value") }
@@ -317,7 +353,11 @@ private struct ParserCore {
                 if frame.isObject {
                     // The member was appended with its key; fill in its value.
                     members[members.count - 1].value = value
-                    if keepTopLevelMembers && frames.count == 1 { topLevelEnds.append(index) }
+                    if keepTopLevelMembers && frames.count <= 2 {
+                        members[members.count - 1].end = index
+                        members[members.count - 1].list = list
+                        list = nil
+                    }
                     skipWhitespace()
                     guard index < count else { throw endError("expected ',' or '}' in object") }
                     switch bytes[index] {
@@ -330,7 +370,10 @@ private struct ParserCore {
                         index += 1
                         frames.removeLast()
                         if keepTopLevelMembers && frames.isEmpty {
-                            try keepMembers(members[frame.start...])
+                            topLevelMembers = try memberList(members[frame.start...])
+                            value = .null
+                        } else if keepTopLevelMembers && frames.count == 1 && frames[0].isObject {
+                            list = try memberList(members[frame.start...])
                             value = .null
                         } else {
                             value = .object(try makeObject(members[frame.start...]))
@@ -382,10 +425,10 @@ private struct ParserCore {
         return Member(key: key, offset: keyOffset, value: .null)
     }
 
-    /// Keeps the top-level object's members as a list, with the same duplicate check as
-    /// `makeObject`: ASCII keys in strictly ascending order (every event; signed lines are
-    /// canonical) cannot repeat, so only other objects pay for a dictionary.
-    private mutating func keepMembers(_ members: ArraySlice<Member>) throws(JSONError) {
+    /// A closed object's members as a list, with the same duplicate check as `makeObject`:
+    /// ASCII keys in strictly ascending order (every event; signed lines are canonical) cannot
+    /// repeat, so only other objects pay for a dictionary.
+    private mutating func memberList(_ members: ArraySlice<Member>) throws(JSONError) -> [JSONMember] {
         var ordered = true
         var previous: String?
         for member in members {
@@ -396,7 +439,7 @@ private struct ParserCore {
         // Sorted ASCII keys are also in RFC 8785 order (UTF-16 order is byte order for ASCII);
         // anything else goes through makeObject, which notes the order and finds repeats.
         if !ordered { _ = try makeObject(members) }
-        topLevelMembers = zip(members, topLevelEnds).map { JSONMember(key: $0.key, value: $0.value, range: $0.offset..<$1) }
+        return members.map { JSONMember(key: $0.key, objectMembers: $0.list, value: $0.value, range: $0.offset..<$0.end) }
     }
 
     /// Builds a closed object with one hash per key, rejecting its first repeated key in document order.

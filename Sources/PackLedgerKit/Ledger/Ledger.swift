@@ -214,7 +214,7 @@ public final class Ledger {
     public func info() throws(LedgerError) -> LedgerInfo {
         try db.readTransaction { () throws(LedgerError) -> LedgerInfo in
             let genesis = try Ledger.event(of: entry(0))
-            guard let origin = genesis.data["origin"]?.stringValue else {
+            guard let origin = genesis.dataValue("origin")?.stringValue else {
                 throw LedgerError(.integrity, "entry 0 has no origin", at: ErrorLocation(entry: 0))
             }
             let keys = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys WHERE party = ? AND valid_until_ns IS NULL ORDER BY added_seq DESC LIMIT 1").bind(Identifiers.operatorID)

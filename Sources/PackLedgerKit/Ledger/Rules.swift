@@ -35,8 +35,17 @@ public enum DataLimits {
 
 /// Reads typed fields out of `data`, naming the field in every error.
 struct DataReader {
-    let data: [String: JSONValue]
+    /// The event's `data` members (keys distinct).
+    let members: [JSONMember]
     let kind: EventKind
+
+    init(_ event: Event) {
+        members = event.dataMembers
+        kind = event.kind
+    }
+
+    /// The field named `key`, if present: a short linear search, cheaper than hashing.
+    subscript(key: String) -> JSONValue? { members.first(where: { $0.key == key })?.value }
 
     func field(_ key: String) -> String { "data.\(key)" }
 
@@ -45,18 +54,18 @@ struct DataReader {
     func allowOnly(_ keys: [String], note: Bool = true) throws(LedgerError) {
         // Membership first, without allocating: this runs for every event of every import; the
         // sorting that makes the error message deterministic happens only on the error path.
-        let clean = data.keys.allSatisfy { keys.contains($0) || (note && $0 == "note") }
+        let clean = members.allSatisfy { keys.contains($0.key) || (note && $0.key == "note") }
         if !clean {
             let allowed = Set(note ? keys + ["note"] : keys)
-            for key in data.keys.sorted() where !allowed.contains(key) {
+            for key in members.map(\.key).sorted() where !allowed.contains(key) {
                 throw LedgerError(.malformed, "\(kind.rawValue) has no field \"\(key)\" (allowed: \(allowed.sorted().joined(separator: ", ")))", at: ErrorLocation(field: field(key)))
             }
         }
-        if data["note"] != nil { _ = try string("note", max: DataLimits.maxTextLength) }
+        if self["note"] != nil { _ = try string("note", max: DataLimits.maxTextLength) }
     }
 
     func string(_ key: String, max: Int = DataLimits.maxNameLength) throws(LedgerError) -> String? {
-        guard let value = data[key] else { return nil }
+        guard let value = self[key] else { return nil }
         guard let s = value.stringValue else {
             throw LedgerError(.malformed, "\(field(key)) must be a string", at: ErrorLocation(field: field(key)))
         }
@@ -96,7 +105,7 @@ struct DataReader {
     }
 
     func number(_ key: String, min: Double, max: Double, minExclusive: Bool = false) throws(LedgerError) -> Double? {
-        guard let value = data[key] else { return nil }
+        guard let value = self[key] else { return nil }
         return try DataReader.checkNumber(value, field: field(key), min: min, max: max, minExclusive: minExclusive)
     }
 
@@ -111,7 +120,7 @@ struct DataReader {
     /// ascending name order: sums over them must add in one fixed order, because floating-point
     /// addition is not associative and a Dictionary's order changes from process to process.
     func materialMap(_ key: String, allowed: Set<String>?, max: Double) throws(LedgerError) -> [(name: String, kg: Double)]? {
-        guard let value = data[key] else { return nil }
+        guard let value = self[key] else { return nil }
         guard let object = value.objectValue else {
             throw LedgerError(.malformed, "\(field(key)) must be an object", at: ErrorLocation(field: field(key)))
         }
@@ -130,7 +139,7 @@ struct DataReader {
     }
 
     func stringList(_ key: String, maxCount: Int, validate: (String) -> Bool, what: String) throws(LedgerError) -> [String]? {
-        guard let value = data[key] else { return nil }
+        guard let value = self[key] else { return nil }
         guard let array = value.arrayValue, !array.isEmpty, array.count <= maxCount else {
             throw LedgerError(.malformed, "\(field(key)) must be a list of 1 to \(maxCount) \(what)", at: ErrorLocation(field: field(key)))
         }
@@ -220,7 +229,7 @@ public enum Rules {
 
     /// The count and root a `batch` manifest declares, checked.
     public static func manifest(of event: Event) throws(LedgerError) -> (count: UInt64, root: Digest) {
-        let reader = DataReader(data: event.data, kind: event.kind)
+        let reader = DataReader(event)
         try reader.allowOnly(["count", "root"], note: false)
         let count = try reader.requiredNumber("count", min: 1, max: Double(maxBatchCount))
         guard count == count.rounded() else {
@@ -259,7 +268,7 @@ public enum Rules {
         guard event.actor == Identifiers.operatorID, event.party == Identifiers.operatorID else {
             throw LedgerError(.malformed, "ledger.init must have actor and party \"operator\"")
         }
-        let reader = DataReader(data: event.data, kind: event.kind)
+        let reader = DataReader(event)
         try reader.allowOnly(["origin", "operator_key"])
         let origin = try reader.requiredString("origin", max: 255)
         guard origin.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "+") }) else {
@@ -280,7 +289,7 @@ public enum Rules {
     }
 
     static func judgeRegistry(_ event: Event, seq: UInt64, signingKey: String, state: some LedgerStateView) throws(LedgerError) -> Effects {
-        let reader = DataReader(data: event.data, kind: event.kind)
+        let reader = DataReader(event)
         let partyID = event.party ?? ""
         var effects = Effects()
         func newKey(_ field: String, validFrom: Timestamp) throws(LedgerError) -> KeyState {
@@ -363,7 +372,7 @@ public enum Rules {
         guard party.roles.contains(where: rule.roles.contains) else {
             throw LedgerError(.missingRole, "\(party.id) (roles: \(party.roles.map(\.rawValue).joined(separator: ","))) may not record \(event.kind.rawValue); that needs one of \(rule.roles.map(\.rawValue).sorted().joined(separator: ", "))", at: ErrorLocation(field: "actor"))
         }
-        let reader = DataReader(data: event.data, kind: event.kind)
+        let reader = DataReader(event)
         let existing = try state.pack(packID)
         guard let before = existing else {
             guard event.kind == .produced else {
@@ -463,7 +472,7 @@ public enum Rules {
             after.outputKg = try reader.requiredNumber("recycled_output_kg", min: 0, max: input)
             after.inputKg = input
             after.recoveredAt = event.at
-            after.recoveredJSON = event.data["recovered_kg"].map(CanonicalJSON.encodeString) ?? ""
+            after.recoveredJSON = reader["recovered_kg"].map(CanonicalJSON.encodeString) ?? ""
             guard let recovered = try reader.materialMap("recovered_kg", allowed: nil, max: input) else {
                 throw LedgerError(.malformed, "recovered requires data.recovered_kg", at: ErrorLocation(field: "data.recovered_kg"))
             }
@@ -493,7 +502,7 @@ public enum Rules {
         let chemistry = try reader.oneOf("chemistry", DataLimits.chemistries)
         let mass = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
         let energy = try reader.requiredNumber("energy_kwh", min: 0, max: DataLimits.maxEnergyKwh)
-        let materialsJSON = event.data["materials_kg"].map(CanonicalJSON.encodeString) ?? ""
+        let materialsJSON = reader["materials_kg"].map(CanonicalJSON.encodeString) ?? ""
         if let materials = try reader.materialMap("materials_kg", allowed: DataLimits.materials, max: mass) {
             guard materials.reduce(0, { $0 + $1.kg }) <= mass else {
                 throw LedgerError(.outOfRange, "data.materials_kg adds up to more than data.mass_kg", at: ErrorLocation(field: "data.materials_kg"))

@@ -83,8 +83,17 @@ public final class Event: Sendable {
     public let actor: String
     /// When it happened.
     public let at: Timestamp
-    /// Kind-specific fields (always an object).
-    public let data: [String: JSONValue]
+    /// Kind-specific fields (`data`, always an object), as a member list: the rules read a few
+    /// fields of every event, and a short list is searched faster than a dictionary is built.
+    public let dataMembers: [JSONMember]
+
+    /// Kind-specific fields (always an object), built on each call.
+    public var data: [String: JSONValue] { JSONMember.dictionary(dataMembers) }
+
+    /// The `data` field named `key`, if present.
+    public func dataValue(_ key: String) -> JSONValue? {
+        dataMembers.first(where: { $0.key == key })?.value
+    }
     /// The event id's 16 bytes, the key under which idempotency is decided (case-insensitive).
     public let eventKey: EventKey
 
@@ -108,6 +117,8 @@ public final class Event: Sendable {
     /// The envelope members of an event object, each nil when absent.
     private struct Envelope {
         var eventID, kind, pack, party, actor, at, data: JSONValue?
+        /// `data` as the parser's member list, when it kept one.
+        var dataMembers: [JSONMember]?
     }
 
     /// The envelope fields; anything else at the top level is rejected because it would be
@@ -145,7 +156,8 @@ public final class Event: Sendable {
             case "party": fields.party = m.value
             case "actor": fields.actor = m.value
             case "at": fields.at = m.value
-            case "data": fields.data = m.value
+            case "data":
+                if let list = m.objectMembers { fields.dataMembers = list; fields.data = .object([:]) } else { fields.data = m.value }
             default: unknown.append(m.key)
             }
         }
@@ -184,7 +196,12 @@ public final class Event: Sendable {
         guard let dataValue = fields.data else {
             throw LedgerError(.malformed, "missing field \"data\"", at: ErrorLocation(field: "data"))
         }
-        guard let data = dataValue.objectValue else {
+        let dataMembers: [JSONMember]
+        if let list = fields.dataMembers {
+            dataMembers = list
+        } else if let data = dataValue.objectValue {
+            dataMembers = data.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: $0.value, range: 0..<0) }
+        } else {
             throw LedgerError(.malformed, "\"data\" must be an object", at: ErrorLocation(field: "data"))
         }
         var pack: String?
@@ -218,7 +235,7 @@ public final class Event: Sendable {
         self.party = party
         self.actor = actor
         self.at = at
-        self.data = data
+        self.dataMembers = dataMembers
         self.source = source
         self.eventKey = eventKey
     }

@@ -145,7 +145,7 @@ public struct ComplianceReport: Sendable {
                                                    workingDaysLate: elapsed - days))
                         }
                     }
-                    if event.kind == .removed, event.data["reason"]?.stringValue == "end-of-life", event.at.nanoseconds <= asOf.nanoseconds - window {
+                    if event.kind == .removed, event.dataValue("reason")?.stringValue == "end-of-life", event.at.nanoseconds <= asOf.nanoseconds - window {
                         removals.append((entry.seq, pack, event.at, event.actor))
                     }
                     if event.kind == .intake {

@@ -32,7 +32,7 @@ public enum Passport {
             }
             let assessed = history.last { $0.event.kind == .assessed && $0.event.pack == id }
             let soh: JSONValue = assessed.map { a in
-                .object(["value": a.event.data["soh_pct"] ?? .null, "grade": a.event.data["grade"] ?? .null,
+                .object(["value": a.event.dataValue("soh_pct") ?? .null, "grade": a.event.dataValue("grade") ?? .null,
                          "assessedAt": .string(a.event.at.rfc3339), "assessedBy": .string(a.event.actor), "entry": .number(Double(a.entry.seq))])
             } ?? .null
             let code: JSONValue = BatteryCode.hasShape(id) ? ((try? BatteryCode(id))?.json ?? .null) : .null

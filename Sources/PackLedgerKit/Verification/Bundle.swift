@@ -55,7 +55,7 @@ public enum EvidenceBundle {
                     seqs.insert(item.entry.seq)
                     parties.insert(item.event.actor)
                     for key in ["to", "producer"] {
-                        if let s = item.event.data[key]?.stringValue { parties.insert(s) }
+                        if let s = item.event.dataValue(key)?.stringValue { parties.insert(s) }
                     }
                 }
             }
@@ -188,7 +188,7 @@ public enum EvidenceBundle {
                 throw error.located(field: field, entry: seq)
             }
             if seq == 0 {
-                guard event.data["origin"]?.stringValue == checkpoint.origin else {
+                guard event.dataValue("origin")?.stringValue == checkpoint.origin else {
                     throw bad("entry 0 does not name the trusted origin", field: field, entry: 0)
                 }
             }
