@@ -134,7 +134,7 @@ public struct InputRecord: Sendable {
 
     /// The object as read.
     public var object: [String: JSONValue] {
-        Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        JSONMember.dictionary(members)
     }
 }
 

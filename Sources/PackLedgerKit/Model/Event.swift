@@ -110,7 +110,7 @@ public final class Event: Sendable {
         switch source {
         case .object(let value): return value
         case .members(let members):
-            return .object(Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
+            return .object(JSONMember.dictionary(members))
         }
     }
 
