@@ -51,6 +51,31 @@ public final class Entry: Sendable {
 
     static let magic = "packledger/entry/v1"
 
+    /// The ranges of up to seven header lines, held inline: an array here cost an allocation
+    /// for every entry `verify` decodes.
+    private struct HeaderLines {
+        /// Where each line ends (its newline); line `i` starts after line `i - 1`'s newline.
+        private var ends: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+        private(set) var count = 0
+
+        /// Records the next line, ending at `end`; the caller never appends more than seven.
+        mutating func append(end: Int) {
+            let index = count
+            withUnsafeMutableBytes(of: &ends) { $0.storeBytes(of: end, toByteOffset: index * MemoryLayout<Int>.stride, as: Int.self) }
+            count += 1
+        }
+
+        private func end(_ i: Int) -> Int {
+            withUnsafeBytes(of: ends) { $0.load(fromByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) }
+        }
+
+        /// Line `i` (0 ≤ i < count), without its newline.
+        subscript(i: Int) -> Range<Int> { (i == 0 ? 0 : end(i - 1) + 1)..<end(i) }
+
+        /// The last line recorded, if any.
+        var last: Range<Int>? { count == 0 ? nil : self[count - 1] }
+    }
+
     /// Builds the bytes of a new entry whose event carries its own signature.
     public convenience init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8], eventBytes: [UInt8]) {
         var attestation: [UInt8] = []
@@ -121,14 +146,13 @@ public final class Entry: Sendable {
         func fail(_ why: String) -> LedgerError { LedgerError(.integrity, "entry bytes are malformed: \(why)") }
         // Header lines up to and including the empty one: 7 for a signed event, 6 for a batch
         // member. Lines are ranges into `bytes`; nothing is copied until a field is accepted.
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(7)
+        var lines = HeaderLines()
         var start = 0
         var i = 0
         while lines.last.map({ !$0.isEmpty }) ?? true {
             guard i < bytes.count, lines.count < 7 else { throw fail("header ends early or has no blank line") }
             if bytes[i] == UInt8(ascii: "\n") {
-                lines.append(start..<i)
+                lines.append(end: i)
                 start = i + 1
             }
             i += 1
