@@ -135,8 +135,8 @@ public final class MemoryState: LedgerStateView {
     var keys: [String: KeyState] = [:]
     var packs: [String: PackState] = [:]
     /// Entry of each event id. The event hashes are kept apart, and only when given (not zero):
-    /// `verify` has no use for them and replays millions of ids, whose map is then a third the
-    /// size and misses the cache less.
+    /// `verify` has no use for them and replays millions of ids, whose map is then less than half
+    /// the size (24 instead of 56 bytes a slot) and misses the cache less.
     var events: [EventKey: UInt64] = [:]
     var eventHashes: [EventKey: Digest] = [:]
     var parents: [String: String] = [:]
