@@ -12,46 +12,30 @@ public enum Hex {
         }
     }
 
-    /// Decodes lowercase hex only (the canonical spelling); nil for anything else.
-    static func decodeLowercase(_ chars: ArraySlice<UInt8>) -> [UInt8]? {
-        decode(chars, lowercaseOnly: true)
-    }
-
     /// Encodes bytes as lowercase hex.
     public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digit(b >> 4))
-            out.append(digit(b & 0x0f))
-        }
+        append(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes hex (either case); nil if the text is not an even number of hex digits.
     public static func decode(_ text: String) -> [UInt8]? {
-        decode(Array(text.utf8)[...], lowercaseOnly: false)
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var bad: UInt8 = 0
+        let out = (0..<chars.count / 2).map { k in
+            let hi = nibble(chars[2 * k]), lo = nibble(chars[2 * k + 1])
+            bad |= (hi | lo) & 0xf0
+            return hi << 4 | lo
+        }
+        return bad == 0 ? out : nil
     }
 
-    private static func decode(_ chars: ArraySlice<UInt8>, lowercaseOnly: Bool) -> [UInt8]? {
-        guard chars.count % 2 == 0 else { return nil }
-        let n = chars.count / 2
-        var valid = true
-        // Written straight into the result's storage: entry headers decode a hash each.
-        let out = [UInt8](unsafeUninitializedCapacity: n) { buffer, initialized in
-            var i = chars.startIndex
-            for k in 0..<n {
-                guard let hi = value(chars[i], lowercaseOnly: lowercaseOnly), let lo = value(chars[i + 1], lowercaseOnly: lowercaseOnly) else {
-                    valid = false
-                    initialized = k
-                    return
-                }
-                buffer[k] = hi << 4 | lo
-                i += 2
-            }
-            initialized = n
-        }
-        return valid ? out : nil
+    /// Whether every byte of `chars` is a lowercase hex digit (the one spelling key ids and
+    /// hashes are stored in).
+    static func isLowercase(_ chars: some Sequence<UInt8>) -> Bool {
+        chars.allSatisfy { lowercaseNibble($0) < 0x10 }
     }
 
     /// The value of a lowercase hex digit, or a value ≥ 0x10 for any other byte (branch-free
@@ -65,16 +49,6 @@ public enum Hex {
     @inline(__always) static func nibble(_ c: UInt8) -> UInt8 {
         let folded = c | 0x20, d = c &- 48
         return d < 10 ? d : (folded >= 97 && folded <= 102 ? folded &- 87 : 0xff)
-    }
-
-    /// The value of one hex digit, either case unless `lowercaseOnly`.
-    static func value(_ c: UInt8, lowercaseOnly: Bool = false) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F") where !lowercaseOnly: return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }
 

@@ -207,7 +207,7 @@ public final class Entry: Sendable {
             batch = BatchRef(manifest: m, index: index)
         } else {
             let keyText = try field(4, "key")
-            guard keyText.count == 16, Hex.decodeLowercase(keyText) != nil else { throw fail("bad key id") }
+            guard keyText.count == 16, Hex.isLowercase(keyText) else { throw fail("bad key id") }
             keyID = String(decoding: keyText, as: UTF8.self)
             let sigText = try field(5, "sig")
             guard let decoded = Base64.decode(String(decoding: sigText, as: UTF8.self)), decoded.count == 64 else {

@@ -121,10 +121,6 @@ public struct JSONParser: Sendable {
             guard let members else { return parsed }
             return .object(JSONMember.dictionary(members))
         }
-
-        /// Each top-level member's key and range (empty unless the document is an object parsed
-        /// with `members`).
-        public var topLevelMembers: [(key: String, range: Range<Int>)] { (members ?? []).map { ($0.key, $0.range) } }
     }
 
     /// Parses one JSON document and notes, in the same pass, whether its bytes are already the
@@ -169,10 +165,7 @@ public struct JSONMember: Sendable {
 
     /// A member with an ordinary value.
     public init(key: String, value: JSONValue, range: Range<Int>) {
-        self.key = key
-        self.stored = value
-        self.objectMembers = nil
-        self.range = range
+        self.init(key: key, objectMembers: nil, value: value, range: range)
     }
 
     init(key: String, objectMembers: [JSONMember]?, value: JSONValue, range: Range<Int>) {

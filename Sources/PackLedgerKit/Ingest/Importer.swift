@@ -70,7 +70,7 @@ public enum Ingest {
             throw LedgerError(.malformed, "\(event.kind.rawValue) is a registry entry; use `packledger party`", at: at)
         }
         if hasSignature {
-            guard let keyID = record["key_id"]?.stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy({ Hex.value($0) != nil }),
+            guard let keyID = record["key_id"]?.stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy({ Hex.nibble($0) < 0x10 }),
                   let sig = record["signature"]?.stringValue.flatMap({ Base64.decode($0) }), sig.count == 64 else {
                 throw LedgerError(.malformed, "a signed line needs key_id (16 hex digits) and signature (base64 of 64 bytes)", at: at)
             }
