@@ -479,3 +479,35 @@ func hostileNestingFailsFastWithoutRecursion() {
     let array = try JSONParser.parseNotingCanonical(Array("[1]".utf8), members: true)
     #expect(array.members == nil && array.value == .array([.number(1)]))
 }
+
+/// Pretty output: two-space indentation, canonical key order (UTF-16, so a supplementary
+/// character sorts before U+E000), canonical strings and numbers, empty containers inline.
+@Test func prettyRenderingKnownAnswer() {
+    let value: JSONValue = .object([
+        "b": .array([.number(1.5), .string("x\"\n")]), "a": .object([:]), "c": .array([]), "é": .null,
+        "\u{E000}": .bool(true), "😀": .bool(false), "n": .object(["z": .number(1e21), "y": .object(["k": .number(-0.0)])]),
+    ])
+    let expected = """
+    {
+      "a": {},
+      "b": [
+        1.5,
+        "x\\"\\n"
+      ],
+      "c": [],
+      "n": {
+        "y": {
+          "k": 0
+        },
+        "z": 1e+21
+      },
+      "é": null,
+      "😀": false,
+      "\u{E000}": true
+    }
+
+    """
+    #expect(JSONPretty.render(value) == expected)
+    #expect(JSONPretty.render(.array([])) == "[]\n")
+    #expect(JSONPretty.render(.string("s")) == "\"s\"\n")
+}

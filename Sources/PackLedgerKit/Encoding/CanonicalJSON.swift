@@ -29,7 +29,7 @@ public enum CanonicalJSON {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, to out: inout [UInt8]) {
+    static func write(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
         case .null:
             out.append(contentsOf: "null".utf8)

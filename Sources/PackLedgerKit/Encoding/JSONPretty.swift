@@ -3,35 +3,46 @@
 public enum JSONPretty {
     /// Renders `value` with two-space indentation and a trailing newline.
     public static func render(_ value: JSONValue) -> String {
-        var out = ""
+        // Built as bytes and decoded once: a compliance report of a large ledger is millions of
+        // small values, and appending each to a String cost more than computing the report.
+        var out: [UInt8] = []
         write(value, indent: 0, into: &out)
-        out += "\n"
-        return out
+        out.append(0x0a)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, indent: Int, into out: inout String) {
-        let pad = String(repeating: "  ", count: indent + 1)
-        let close = String(repeating: "  ", count: indent)
+    /// A newline and `indent` levels of two spaces.
+    private static func newline(_ indent: Int, _ out: inout [UInt8]) {
+        out.append(0x0a)
+        out.append(contentsOf: repeatElement(0x20, count: 2 * indent))
+    }
+
+    private static func write(_ value: JSONValue, indent: Int, into out: inout [UInt8]) {
         switch value {
         case .array(let items) where !items.isEmpty:
-            out += "[\n"
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                out += pad
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(indent + 1, &out)
                 write(item, indent: indent + 1, into: &out)
-                out += i + 1 < items.count ? ",\n" : "\n"
             }
-            out += close + "]"
+            newline(indent, &out)
+            out.append(UInt8(ascii: "]"))
         case .object(let members) where !members.isEmpty:
-            out += "{\n"
-            let keys = members.keys.sorted { Array($0.utf16).lexicographicallyPrecedes(Array($1.utf16)) }
-            for (i, key) in keys.enumerated() {
-                out += pad + CanonicalJSON.encodeString(.string(key)) + ": "
-                if let member = members[key] { write(member, indent: indent + 1, into: &out) }
-                out += i + 1 < keys.count ? ",\n" : "\n"
+            out.append(UInt8(ascii: "{"))
+            // The canonical key order (UTF-16 code units), so pretty and canonical output list
+            // members alike.
+            for (i, member) in members.sorted(by: { CanonicalJSON.utf16Precedes($0.key, $1.key) }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(indent + 1, &out)
+                CanonicalJSON.appendString(member.key, to: &out)
+                out.append(contentsOf: ": ".utf8)
+                write(member.value, indent: indent + 1, into: &out)
             }
-            out += close + "}"
+            newline(indent, &out)
+            out.append(UInt8(ascii: "}"))
         default:
-            out += CanonicalJSON.encodeString(value)
+            CanonicalJSON.write(value, to: &out)
         }
     }
 }
