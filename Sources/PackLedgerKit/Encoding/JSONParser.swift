@@ -187,6 +187,12 @@ public struct JSONMember: Sendable {
     }
 }
 
+extension Array where Element == JSONMember {
+    /// The value of the member named `key`, if any: a short linear search, which for the
+    /// handful of members of an event, its `data` or an input record is cheaper than hashing.
+    func value(forKey key: String) -> JSONValue? { first(where: { $0.key == key })?.value }
+}
+
 // MARK: - Implementation
 
 private enum Byte {

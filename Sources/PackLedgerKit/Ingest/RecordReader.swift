@@ -129,7 +129,7 @@ public struct InputRecord: Sendable {
 
     /// The member named `key`, if the record has one.
     public subscript(key: String) -> JSONValue? {
-        members.first(where: { $0.key == key })?.value
+        members.value(forKey: key)
     }
 
     /// The object as read.

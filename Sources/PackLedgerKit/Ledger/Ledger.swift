@@ -202,9 +202,7 @@ public final class Ledger {
         do {
             // As member lists, like `verify`: reports and histories decode every entry they
             // read, and a list is cheaper to build than the dictionary of the whole object.
-            let noted = try JSONParser.parseNotingCanonical(entry.eventBytes, members: true)
-            if let members = noted.members { return try Event(members: members) }
-            return try Event(json: noted.value)
+            return try Event(noted: JSONParser.parseNotingCanonical(entry.eventBytes, members: true))
         } catch let error as JSONError {
             throw LedgerError(.integrity, "event bytes are not valid JSON: \(error)", at: ErrorLocation(entry: entry.seq))
         } catch let error as LedgerError {

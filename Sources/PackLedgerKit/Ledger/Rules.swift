@@ -44,8 +44,8 @@ struct DataReader {
         kind = event.kind
     }
 
-    /// The field named `key`, if present: a short linear search, cheaper than hashing.
-    subscript(key: String) -> JSONValue? { members.first(where: { $0.key == key })?.value }
+    /// The field named `key`, if present.
+    subscript(key: String) -> JSONValue? { members.value(forKey: key) }
 
     func field(_ key: String) -> String { "data.\(key)" }
 

@@ -92,7 +92,7 @@ public final class Event: Sendable {
 
     /// The `data` field named `key`, if present.
     public func dataValue(_ key: String) -> JSONValue? {
-        dataMembers.first(where: { $0.key == key })?.value
+        dataMembers.value(forKey: key)
     }
     /// The event id's 16 bytes, the key under which idempotency is decided (case-insensitive).
     public let eventKey: EventKey
@@ -165,6 +165,16 @@ public final class Event: Sendable {
             throw LedgerError(.malformed, "unknown top-level field \"\(key)\"", at: ErrorLocation(field: key))
         }
         try self.init(fields, source: .members(members))
+    }
+
+    /// Validates the envelope of a parsed document: from its member list when the parser kept
+    /// one (`parseNotingCanonical(_:members: true)`), otherwise from its value.
+    convenience init(noted: JSONParser.Noted) throws(LedgerError) {
+        if let members = noted.members {
+            try self.init(members: members)
+        } else {
+            try self.init(json: noted.value)
+        }
     }
 
     private init(_ fields: Envelope, source: Source) throws(LedgerError) {

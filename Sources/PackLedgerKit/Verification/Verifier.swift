@@ -219,11 +219,7 @@ public struct Verifier {
         }
         let event: Event
         do {
-            if let members = noted.members {
-                event = try Event(members: members)
-            } else {
-                event = try Event(json: noted.value)
-            }
+            event = try Event(noted: noted)
         } catch {
             throw error.located(entry: seq)
         }
