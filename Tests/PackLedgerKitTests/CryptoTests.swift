@@ -28,6 +28,10 @@ struct CryptoTests {
         ("00", "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"),
         ("004c313233343536", "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"),
         ("014e3132334e343536", "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"),
+        // FIPS 180-2 appendix B.2: two blocks once padded.
+        (Hex.encode(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        // FIPS 180-2 appendix B.3: one million "a", many blocks.
+        (String(repeating: "61", count: 1_000_000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
     ])
     func sha256(input: String, expected: String) throws {
         #expect(SHA256.hash(try #require(Hex.decode(input))).hex == expected)

@@ -74,6 +74,26 @@ struct FormatTests {
         #expect(Timestamp(dateOrTime: "2024-12-31")?.rfc3339 == "2024-12-31T00:00:00Z")
     }
 
+    /// The in-place check of an entry header's record time must accept exactly what
+    /// re-encoding accepts: every byte of the encoded form changed to each of a few other
+    /// values, compared with the plain definition (encode, compare bytes).
+    @Test func recordTimeCheckAgreesWithReencoding() throws {
+        for text in ["1970-01-01T00:00:00Z", "2024-02-29T12:00:00.25Z", "2199-12-31T23:59:59.999999Z", "2031-07-04T05:06:07.000123Z"] {
+            let t = try #require(Timestamp(rfc3339: text))
+            let encoded = Array(t.rfc3339Micros.utf8)
+            #expect(t.rfc3339MicrosEquals(encoded[...]))
+            #expect(!t.rfc3339MicrosEquals(encoded.dropLast()))
+            #expect(!t.rfc3339MicrosEquals((encoded + [0x5a])[...]))
+            for i in encoded.indices {
+                for replacement in [UInt8(ascii: "0"), UInt8(ascii: "1"), UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "Z"), 0x00, 0xff] {
+                    var changed = encoded
+                    changed[i] = replacement
+                    #expect(t.rfc3339MicrosEquals(changed[...]) == (changed == encoded), "byte \(i) -> \(replacement) of \(text)")
+                }
+            }
+        }
+    }
+
     @Test func eventEnvelopeIsStrict() throws {
         let base = #"{"actor":"maker","at":"2024-02-01T08:00:00Z","data":{},"event_id":"00000000-0000-4000-8000-000000000001","kind":"sold","pack":"P""#
         #expect(throws: Never.self) { try Event(json: JSONParser.parse(base + "}")) }

@@ -1,9 +1,4 @@
 import COpenSSL
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A 32-byte SHA-256 value: entry hashes, Merkle nodes, key fingerprints.
 ///
@@ -69,43 +64,22 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 }
 
-/// The SHA-256 implementation, fetched from OpenSSL's provider once: an implicit fetch on every
-/// digest costs a lock and a lookup, which matters at a million entries. An EVP_MD is immutable
-/// and OpenSSL documents fetched algorithms as safe to share between threads.
-private nonisolated(unsafe) let fetchedSHA256: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
-
-/// One digest context per thread, made on first use and freed when the thread ends. Making and
-/// freeing a context (and re-counting its algorithm) cost several times the hashing itself for
-/// the short inputs of Merkle nodes, and every entry needs a few of those.
-private let contextKey: pthread_key_t? = {
-    var key = pthread_key_t()
-    guard pthread_key_create(&key, { EVP_MD_CTX_free(OpaquePointer($0)) }) == 0 else { return nil }
-    return key
-}()
-
-/// SHA-256 through OpenSSL's EVP interface.
+/// SHA-256 through OpenSSL's low-level interface, on a context on the caller's stack.
+///
+/// Not EVP: OpenSSL 3.0's `EVP_DigestInit_ex` frees and allocates its provider context on every
+/// call, even on a reused `EVP_MD_CTX` (measured: one allocation per hash, 3.6 per entry in a
+/// `verify`), and entries and Merkle nodes need two to four short hashes each. The low-level
+/// functions are the same implementation (SHA-NI where the CPU has it) without the allocation.
 public enum SHA256 {
     /// Hashes the concatenation of the given byte sequences without copying them together.
     public static func hash(_ parts: [UInt8]...) -> Digest {
         hash(parts: parts)
     }
 
-    /// This thread's context, or nil when none can be had (then a fresh one is used).
-    private static func threadContext() -> OpaquePointer? {
-        guard let contextKey else { return nil }
-        if let existing = pthread_getspecific(contextKey) { return OpaquePointer(existing) }
-        guard let ctx = EVP_MD_CTX_new() else { return nil }
-        guard pthread_setspecific(contextKey, UnsafeRawPointer(ctx)) == 0 else {
-            EVP_MD_CTX_free(ctx)
-            return nil
-        }
-        return ctx
-    }
-
     /// Hashes the concatenation of `parts`.
     public static func hash(parts: [[UInt8]]) -> Digest {
         digest { ctx in
-            parts.allSatisfy { part in part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) == 1 } }
+            parts.allSatisfy { part in part.withUnsafeBytes { packledger_sha256_update(ctx, $0.baseAddress, $0.count) == 1 } }
         }
     }
 
@@ -114,25 +88,21 @@ public enum SHA256 {
     static func hash(prefix: UInt8, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer? = nil) -> Digest {
         digest { ctx in
             var p = prefix
-            return EVP_DigestUpdate(ctx, &p, 1) == 1 && EVP_DigestUpdate(ctx, a.baseAddress, a.count) == 1
-                && (b.map { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) == 1 } ?? true)
+            return packledger_sha256_update(ctx, &p, 1) == 1 && packledger_sha256_update(ctx, a.baseAddress, a.count) == 1
+                && (b.map { packledger_sha256_update(ctx, $0.baseAddress, $0.count) == 1 } ?? true)
         }
     }
 
-    /// Runs `feed` (which makes the updates and says whether they all succeeded) between the
-    /// init and final of this thread's context, straight into the digest's storage.
-    private static func digest(_ feed: (OpaquePointer) -> Bool) -> Digest {
+    /// Runs `feed` (which makes the updates and says whether they all succeeded) between init
+    /// and final, straight into the digest's storage.
+    private static func digest(_ feed: (UnsafeMutablePointer<SHA256_CTX>) -> Bool) -> Digest {
         var out = Digest.zero
-        let shared = threadContext()
-        guard let ctx = shared ?? EVP_MD_CTX_new() else { return .zero }
-        defer { if shared == nil { EVP_MD_CTX_free(ctx) } }
-        // EVP_sha256 cannot fail for the default provider; the checks keep a broken
-        // OpenSSL from silently yielding a wrong digest (it yields zeros, which never verify).
-        // Re-initialising a context that last ran the same algorithm reuses its state.
-        guard EVP_DigestInit_ex(ctx, fetchedSHA256 ?? EVP_sha256(), nil) == 1, feed(ctx) else { return .zero }
-        var length: UInt32 = 32
-        let ok = out.withUnsafeMutableBytes { EVP_DigestFinal_ex(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) }
-        guard ok == 1, length == 32 else { return .zero }
+        var ctx = SHA256_CTX()
+        // These cannot fail for in-memory input; the checks keep a broken OpenSSL from silently
+        // yielding a wrong digest (it yields zeros, which never verify).
+        guard packledger_sha256_init(&ctx) == 1, feed(&ctx) else { return .zero }
+        let ok = out.withUnsafeMutableBytes { packledger_sha256_final($0.baseAddress?.assumingMemoryBound(to: UInt8.self), &ctx) }
+        guard ok == 1 else { return .zero }
         return out
     }
 }

@@ -148,69 +148,74 @@ public enum CanonicalJSON {
 
         // Swift's description gives the shortest round-trip digits, closest to the exact value
         // (the digit string ECMAScript asks for); only its layout differs, so re-lay them out.
-        var digits: [UInt8] = []
-        digits.reserveCapacity(24)
-        var integerDigits = 0
-        var seenPoint = false
-        var inExponent = false
-        var exponentNegative = false
-        var exponent = 0
-        for byte in magnitude.description.utf8 {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                if inExponent {
-                    exponent = exponent * 10 + Int(byte - UInt8(ascii: "0"))
-                } else {
-                    digits.append(byte)
-                    if !seenPoint { integerDigits += 1 }
+        // The digits go to a buffer on the stack (never more of them than characters in the
+        // description): every declared mass in an event passes here.
+        let description = magnitude.description
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: description.utf8.count) { digits in
+            var count = 0
+            var integerDigits = 0
+            var seenPoint = false
+            var inExponent = false
+            var exponentNegative = false
+            var exponent = 0
+            for byte in description.utf8 {
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    if inExponent {
+                        exponent = exponent * 10 + Int(byte - UInt8(ascii: "0"))
+                    } else {
+                        digits[count] = byte
+                        count += 1
+                        if !seenPoint { integerDigits += 1 }
+                    }
+                case UInt8(ascii: "."):
+                    seenPoint = true
+                case UInt8(ascii: "e"), UInt8(ascii: "E"):
+                    inExponent = true
+                case UInt8(ascii: "-"):
+                    exponentNegative = true
+                default:
+                    break
                 }
-            case UInt8(ascii: "."):
-                seenPoint = true
-            case UInt8(ascii: "e"), UInt8(ascii: "E"):
-                inExponent = true
-            case UInt8(ascii: "-"):
-                exponentNegative = true
-            default:
-                break
             }
-        }
-        // value = 0.d1…dk × 10^n, per ECMAScript's definition of n.
-        var n = integerDigits + (exponentNegative ? -exponent : exponent)
-        var first = 0
-        while first < digits.count && digits[first] == UInt8(ascii: "0") {
-            first += 1
-            n -= 1
-        }
-        var last = digits.count
-        while last > first && digits[last - 1] == UInt8(ascii: "0") { last -= 1 }
-        let significant = digits[first..<last]
-        let k = significant.count
-        guard k > 0 else {
-            out.append(UInt8(ascii: "0"))
-            return
-        }
+            // value = 0.d1…dk × 10^n, per ECMAScript's definition of n.
+            var n = integerDigits + (exponentNegative ? -exponent : exponent)
+            var first = 0
+            while first < count && digits[first] == UInt8(ascii: "0") {
+                first += 1
+                n -= 1
+            }
+            var last = count
+            while last > first && digits[last - 1] == UInt8(ascii: "0") { last -= 1 }
+            let significant = UnsafeBufferPointer(rebasing: digits[first..<last])
+            let k = significant.count
+            guard k > 0 else {
+                out.append(UInt8(ascii: "0"))
+                return
+            }
 
-        if k <= n && n <= 21 {
-            out.append(contentsOf: significant)
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n - k))
-        } else if 0 < n && n <= 21 {
-            out.append(contentsOf: significant.prefix(n))
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: significant.dropFirst(n))
-        } else if -6 < n && n <= 0 {
-            out.append(contentsOf: "0.".utf8)
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -n))
-            out.append(contentsOf: significant)
-        } else {
-            out.append(significant[first])
-            if k > 1 {
+            if k <= n && n <= 21 {
+                out.append(contentsOf: significant)
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n - k))
+            } else if 0 < n && n <= 21 {
+                out.append(contentsOf: significant.prefix(n))
                 out.append(UInt8(ascii: "."))
-                out.append(contentsOf: significant.dropFirst())
+                out.append(contentsOf: significant.dropFirst(n))
+            } else if -6 < n && n <= 0 {
+                out.append(contentsOf: "0.".utf8)
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -n))
+                out.append(contentsOf: significant)
+            } else {
+                out.append(significant[0])
+                if k > 1 {
+                    out.append(UInt8(ascii: "."))
+                    out.append(contentsOf: significant.dropFirst())
+                }
+                out.append(UInt8(ascii: "e"))
+                let e = n - 1
+                out.append(e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+                appendDecimal(UInt64(e.magnitude), to: &out)
             }
-            out.append(UInt8(ascii: "e"))
-            let e = n - 1
-            out.append(e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-            appendDecimal(UInt64(e.magnitude), to: &out)
         }
     }
 

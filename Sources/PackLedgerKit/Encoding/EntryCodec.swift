@@ -187,10 +187,7 @@ public final class Entry: Sendable {
         guard timeText.count == 27, let time = timeText.withUnsafeBufferPointer({ Timestamp(rfc3339Bytes: $0) }) else {
             throw fail("bad record time")
         }
-        var reencoded: [UInt8] = []
-        reencoded.reserveCapacity(27)
-        time.appendRFC3339Micros(to: &reencoded)
-        guard reencoded.elementsEqual(timeText) else { throw fail("bad record time") }
+        guard time.rfc3339MicrosEquals(timeText) else { throw fail("bad record time") }
         let prevText = try field(3, "prev")
         // 64 lowercase hex digits: the one spelling the encoder produces.
         guard let prev = Digest(lowercaseHex: prevText) else {

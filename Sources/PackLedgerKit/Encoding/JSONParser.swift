@@ -299,6 +299,7 @@ private struct ParserCore {
             switch byte {
             case Byte.openBracket:
                 try checkDepth(frames.count + 1)
+                if frames.capacity == 0 { frames.reserveCapacity(8) }
                 index += 1
                 skipWhitespace()
                 if index < count && bytes[index] == Byte.closeBracket {
@@ -310,6 +311,10 @@ private struct ParserCore {
                 }
             case Byte.openBrace:
                 try checkDepth(frames.count + 1)
+                // One allocation each for a typical event (a dozen members, two levels) instead
+                // of growth from one by doubling, which cost four or five per document.
+                if frames.capacity == 0 { frames.reserveCapacity(8) }
+                if members.capacity == 0 { members.reserveCapacity(16) }
                 index += 1
                 skipWhitespace()
                 if index < count && bytes[index] == Byte.closeBrace {

@@ -159,6 +159,31 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         out.append(UInt8(ascii: "Z"))
     }
 
+    /// Whether `text` is exactly what `appendRFC3339Micros` writes for this time: the check that
+    /// an entry header's record time is in its one spelling, made on every entry a `verify`
+    /// reads, so digits are compared in place instead of re-encoded into a new array.
+    func rfc3339MicrosEquals(_ text: ArraySlice<UInt8>) -> Bool {
+        guard text.count == 27 else { return false }
+        let c = components
+        return text.withUnsafeBufferPointer { t in
+            /// The last `width` digits of `value` at `offset`, as `digits(_:_:into:)` writes them.
+            func matches(_ value: Int, _ width: Int, at offset: Int) -> Bool {
+                var v = value
+                var i = offset + width - 1
+                while i >= offset {
+                    guard t[i] == UInt8(truncatingIfNeeded: 48 + v % 10) else { return false }
+                    v /= 10
+                    i -= 1
+                }
+                return true
+            }
+            return matches(c.year, 4, at: 0) && t[4] == UInt8(ascii: "-") && matches(c.month, 2, at: 5) && t[7] == UInt8(ascii: "-")
+                && matches(c.day, 2, at: 8) && t[10] == UInt8(ascii: "T") && matches(c.hour, 2, at: 11) && t[13] == UInt8(ascii: ":")
+                && matches(c.minute, 2, at: 14) && t[16] == UInt8(ascii: ":") && matches(c.second, 2, at: 17)
+                && t[19] == UInt8(ascii: ".") && matches(c.nanos / 1000, 6, at: 20) && t[26] == UInt8(ascii: "Z")
+        }
+    }
+
     /// `YYYY-MM-DDTHH:MM:SSZ`, with a fraction only when there is one: the form `record` writes.
     public var rfc3339: String {
         var out: [UInt8] = []

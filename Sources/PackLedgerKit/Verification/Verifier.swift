@@ -252,6 +252,62 @@ public struct Verifier {
         }
     }
 
+    /// Reads chunks of rows on a thread of its own, at most `depth` ahead of their consumer.
+    private final class ReadAhead: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var ready: [Result<[RowReader.Row], LedgerError>] = []
+        // Set by `stop`, and by the reading thread once it has stopped stepping.
+        private var stopping = false, finished = false
+        private let depth: Int
+
+        init(_ reader: RowReader, depth: Int = 2) {
+            self.depth = depth
+            DispatchQueue.global().async { [self] in
+                while true {
+                    condition.lock()
+                    while ready.count >= depth && !stopping { condition.wait() }
+                    let stop = stopping
+                    condition.unlock()
+                    if stop { break }
+                    let chunk: Result<[RowReader.Row], LedgerError>
+                    do throws(LedgerError) { chunk = .success(try reader.next(Verifier.chunkSize)) } catch { chunk = .failure(error) }
+                    condition.lock()
+                    ready.append(chunk)
+                    condition.broadcast()
+                    condition.unlock()
+                    // The end (an empty chunk) or a failure is the last thing to read.
+                    if case .success(let rows) = chunk, !rows.isEmpty { continue }
+                    break
+                }
+                condition.lock()
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+
+        /// The next chunk, waiting for it if need be; empty at the end (and after a failure
+        /// was returned, which is the last).
+        func next() throws(LedgerError) -> [RowReader.Row] {
+            condition.lock()
+            defer { condition.unlock() }
+            while ready.isEmpty && !finished { condition.wait() }
+            guard !ready.isEmpty else { return [] }
+            let chunk = ready.removeFirst()
+            condition.broadcast()
+            return try chunk.get()
+        }
+
+        /// Stops reading and waits until the thread no longer uses the statement.
+        func stop() {
+            condition.lock()
+            stopping = true
+            condition.broadcast()
+            while !finished { condition.wait() }
+            condition.unlock()
+        }
+    }
+
     private func run(_ db: Database, rootsAt sizes: Set<UInt64>) throws(LedgerError) -> (VerifyReport, [UInt64: Digest], MemoryState) {
         var roots: [UInt64: Digest] = [:]
         let state = MemoryState()
@@ -268,10 +324,11 @@ public struct Verifier {
         var prev = Digest.zero
         var lastRecorded = Timestamp(nanoseconds: 0)
         let reader = RowReader(try db.prepare("SELECT seq, bytes FROM entries ORDER BY seq"))
-        // Reading (SQLite steps and blob copies) and decoding (signatures included) of the next
-        // chunk run on other threads while this one replays the rules over the current one: a
-        // two-stage pipeline. Jobs run one after another, so the statement is never used by two
-        // threads at once.
+        // Three stages: a thread of its own steps the statement ahead (SQLite steps and blob
+        // copies, necessarily sequential), jobs on all cores decode the next chunk (signatures
+        // included), and this thread replays the rules over the current one. (Reading used to
+        // open each decoding job, leaving a core idle while it ran.)
+        let readAhead = ReadAhead(reader)
         typealias Chunk = (rows: [RowReader.Row], decoded: [Result<Decoded, LedgerError>])
         func startJob(retiring retired: Chunk?) -> BackgroundJob<Result<Chunk, LedgerError>> {
             // Keys never change once registered (ids are unique forever), so a verdict made
@@ -285,7 +342,7 @@ public struct Verifier {
                 // the whole verify: its many small objects cost as much to free as to replay.
                 _ = consume retired
                 do throws(LedgerError) {
-                    let rows = try reader.next(Verifier.chunkSize)
+                    let rows = try readAhead.next()
                     return .success((rows, Ingest.parallelResults(rows) { row throws(LedgerError) in
                         try Verifier.decode(seq: row.seq, bytes: row.bytes, keys: snapshot)
                     }))
@@ -298,8 +355,11 @@ public struct Verifier {
         // the tree of the members seen so far.
         var batch: (manifest: UInt64, keyID: String, count: UInt64, root: Digest, acc: Merkle.RootAccumulator)?
         var inFlight = startJob(retiring: nil)
-        // Leaving early (a fault) must not leave a job stepping the statement.
-        defer { _ = inFlight.wait() }
+        // Leaving early (a fault) must not leave a thread stepping the statement.
+        defer {
+            _ = inFlight.wait()
+            readAhead.stop()
+        }
         var retired: Chunk?
         while true {
             guard let result = inFlight.wait() else {
@@ -351,6 +411,9 @@ public struct Verifier {
                     throw error.located(entry: expected)
                 }
                 if entry.batch != nil, var open = batch {
+                    // Emptied first, so that `open` holds the only reference to the accumulator's
+                    // stack and appending does not copy it.
+                    batch = nil
                     open.acc.append(item.batchLeaf ?? SignedEvent.batchLeaf(entry.eventBytes))
                     if open.acc.count == open.count {
                         guard open.acc.root == open.root else {
