@@ -38,6 +38,32 @@ struct ImportTests {
         try w.expectRejected({ try w.run(["import", "in.jsonl", "--actor", "maker", "--key", "maker.key"]) }, "in.jsonl:10, field pack: import rejected")
     }
 
+    /// `verify` reads rows on one thread, decodes chunks of them on all cores and replays on a
+    /// third; a fault in an early chunk (while later ones are being read and decoded), in a
+    /// middle one and in the last entry must each be reported at that entry, and leaving early
+    /// must not leave the reading thread behind (the next verify, on the same connection, runs).
+    @Test func verifyFindsAFaultInAnyChunkOfALargeLedger() throws {
+        let w = try CLIWorld()
+        try write(Self.unsignedLines(7_000), "in.jsonl", in: w)
+        try w.ok(["import", "in.jsonl", "--actor", "maker", "--key", "maker.key"])
+        let ledger = try Ledger(path: w.ledger)
+        let size = try ledger.size()
+        #expect(size > 3 * UInt64(Verifier.chunkSize))
+        try ledger.db.execute("DROP TRIGGER entries_no_update;")
+        for seq in [UInt64(40), 5_000, size - 1] {
+            let original = try ledger.entry(seq).bytes
+            var tampered = original
+            // A digit of the declared mass: still well-formed, no longer what was signed.
+            let at = try #require(tampered.lastIndex(of: UInt8(ascii: "5")))
+            tampered[at] = UInt8(ascii: "6")
+            try ledger.db.prepare("UPDATE entries SET bytes = ? WHERE seq = ?").bind(tampered, seq).run()
+            let error = #expect(throws: LedgerError.self) { try Verifier().verify(ledger) }
+            #expect(error?.location.entry == seq, "entry \(seq): \(String(describing: error))")
+            try ledger.db.prepare("UPDATE entries SET bytes = ? WHERE seq = ?").bind(original, seq).run()
+        }
+        #expect(try Verifier().verify(ledger).entries == size)
+    }
+
     @Test func importingTheSameFileTwiceAddsNothing() throws {
         let w = try CLIWorld()
         try write(Self.unsignedLines(500), "in.jsonl", in: w)
