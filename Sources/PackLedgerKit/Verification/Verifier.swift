@@ -230,8 +230,8 @@ public struct Verifier {
     /// How many rows are decoded in parallel before the sequential replay catches up.
     static let chunkSize = 2_048
 
-    /// Steps the entries in order for the pipeline's jobs, one job at a time (see `run`), which is
-    /// why the unsynchronised state is safe.
+    /// Steps the entries in order. Only `ReadAhead`'s thread calls it once reading has begun,
+    /// which is why the unsynchronised state is safe.
     private final class RowReader: @unchecked Sendable {
         typealias Row = (seq: UInt64, bytes: [UInt8])
         private let rows: Statement
