@@ -37,6 +37,26 @@ struct CryptoTests {
         #expect(SHA256.hash(try #require(Hex.decode(input))).hex == expected)
     }
 
+    /// `isValidSignature(_:forEvent:)` assembles the signed message in a temporary buffer (on
+    /// the stack when small, on the heap when not); it must accept exactly what a signature
+    /// over `Event.signedMessage(bytes)` covers, at either size.
+    @Test(arguments: [0, 1, 348, 4_000, 70_000])
+    func eventSignatureCheckMatchesTheSignedMessage(size: Int) throws {
+        let key = try Ed25519PrivateKey(seed: Array(repeating: 7, count: 32))
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 5) }
+        let signature = try key.sign(Event.signedMessage(bytes))
+        #expect(key.publicKey.isValidSignature(signature, forEvent: bytes))
+        #expect(key.publicKey.isValidSignature(signature, for: Event.signedMessage(bytes)))
+        // Without the context, or with one byte changed, it is not the signed message.
+        #expect(!key.publicKey.isValidSignature(try key.sign(bytes), forEvent: bytes))
+        if size > 0 {
+            var altered = bytes
+            altered[size / 2] ^= 1
+            #expect(!key.publicKey.isValidSignature(signature, forEvent: altered))
+        }
+        #expect(!key.publicKey.isValidSignature(Array(signature.dropLast()), forEvent: bytes))
+    }
+
     @Test func sha256OfPartsEqualsHashOfConcatenation() {
         let a: [UInt8] = Array("hello ".utf8), b: [UInt8] = Array("world".utf8)
         #expect(SHA256.hash(a, b) == SHA256.hash(a + b))

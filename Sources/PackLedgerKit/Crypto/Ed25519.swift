@@ -91,6 +91,23 @@ public final class Ed25519PublicKey: @unchecked Sendable, Hashable, CustomString
 
     /// Whether `signature` is a valid Ed25519 signature of `message` under this key.
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+        message.withUnsafeBufferPointer { isValidSignature(signature, for: $0) }
+    }
+
+    /// Whether `signature` is a valid signature of event bytes `bytes`, that is of
+    /// `Event.signedMessage(bytes)`. The message is assembled in a temporary buffer (on the
+    /// stack for events of usual size) instead of a new array: this runs once per imported or
+    /// verified event.
+    public func isValidSignature(_ signature: [UInt8], forEvent bytes: [UInt8]) -> Bool {
+        let context = Event.signingContext
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: context.count + bytes.count) { message in
+            var end = message.initialize(fromContentsOf: context)
+            end = message[end...].initialize(fromContentsOf: bytes)
+            return isValidSignature(signature, for: UnsafeBufferPointer(rebasing: message[..<end]))
+        }
+    }
+
+    private func isValidSignature(_ signature: [UInt8], for message: UnsafeBufferPointer<UInt8>) -> Bool {
         guard signature.count == 64, let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
         guard EVP_DigestVerifyInit(ctx, nil, nil, nil, pkey) == 1 else {
@@ -98,9 +115,7 @@ public final class Ed25519PublicKey: @unchecked Sendable, Hashable, CustomString
             return false
         }
         let result = signature.withUnsafeBufferPointer { sig in
-            message.withUnsafeBufferPointer { msg in
-                EVP_DigestVerify(ctx, sig.baseAddress, sig.count, msg.baseAddress, msg.count)
-            }
+            EVP_DigestVerify(ctx, sig.baseAddress, sig.count, message.baseAddress, message.count)
         }
         if result != 1 { _ = openSSLErrorText() }
         return result == 1

@@ -95,7 +95,12 @@ public enum Base64 {
     /// Decodes padded standard base64; nil on any deviation, including non-zero pad bits,
     /// so that each byte string has exactly one accepted encoding.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let chars = Array(text.utf8)
+        // Native strings are read in place; copying them first cost an allocation per signature.
+        if let decoded = text.utf8.withContiguousStorageIfAvailable({ decode(chars: $0) }) { return decoded }
+        return Array(text.utf8).withUnsafeBufferPointer { decode(chars: $0) }
+    }
+
+    private static func decode(chars: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard chars.count % 4 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(chars.count / 4 * 3)

@@ -37,7 +37,10 @@ public enum Ingest {
     /// The event of a record, with `actor` filled in from `defaultActor` when absent.
     static func event(_ record: InputRecord, defaultActor: String?, file: String) throws(LedgerError) -> Event {
         if let failure = record.failure { throw failure }
-        var members = record.members.filter { !isSignatureMember($0.key) }
+        // Reserved up front (one allocation): `filter` grows its result by appending.
+        var members: [JSONMember] = []
+        members.reserveCapacity(record.members.count + 1)
+        for m in record.members where !isSignatureMember(m.key) { members.append(m) }
         if let actor = record["actor"] {
             if let defaultActor, actor.stringValue != defaultActor {
                 throw LedgerError(.malformed, "actor \(actor.stringValue ?? "?") is not --actor \(defaultActor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
@@ -370,7 +373,7 @@ final class ImportPreparer: @unchecked Sendable {
             let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
             // Keys cannot change during an import (registry entries are not imported), so the
             // verdict made here with the keys of the transaction's start is final.
-            return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, for: Event.signedMessage(s.bytes)) })
+            return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, forEvent: s.bytes) })
         }
         return .singles(records: singles, prepared: prepared, committed: try finish(lookUp))
     }
@@ -445,7 +448,7 @@ final class ImportPreparer: @unchecked Sendable {
         guard acc.root == declared.root else {
             throw LedgerError(.badSignature, "the \(declared.count) events after this manifest do not hash to its signed root", at: here)
         }
-        let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, for: Event.signedMessage(manifest.bytes)) }
+        let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, forEvent: manifest.bytes) }
         return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members,
                       committed: try finish(lookUp))
     }

@@ -218,13 +218,15 @@ public final class RecordReader {
             throw LedgerError(.malformed, "each line must be one JSON object", at: ErrorLocation(file: file, line: line))
         }
         guard noted.isCanonical else { return InputRecord(line: line, members: members) }
-        let kept = members.filter { !Ingest.isSignatureMember($0.key) }
-        guard kept.count < members.count else { return InputRecord(line: line, members: members, canonicalEventBytes: bytes) }
+        guard members.contains(where: { Ingest.isSignatureMember($0.key) }) else {
+            return InputRecord(line: line, members: members, canonicalEventBytes: bytes)
+        }
         // Dropping members from a canonical object leaves the canonical form of what remains.
-        var cut: [UInt8] = [UInt8(ascii: "{")]
+        var cut: [UInt8] = []
         cut.reserveCapacity(bytes.count)
-        for (i, member) in kept.enumerated() {
-            if i > 0 { cut.append(UInt8(ascii: ",")) }
+        cut.append(UInt8(ascii: "{"))
+        for member in members where !Ingest.isSignatureMember(member.key) {
+            if cut.count > 1 { cut.append(UInt8(ascii: ",")) }
             cut.append(contentsOf: bytes[member.range])
         }
         cut.append(UInt8(ascii: "}"))

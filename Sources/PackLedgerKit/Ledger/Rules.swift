@@ -33,6 +33,30 @@ public enum DataLimits {
     public static let chemistries: Set<String> = ["lfp", "nmc", "nca", "lmo", "lto", "lmfp", "sodium-ion", "lead-acid", "nimh", "other"]
 }
 
+/// The `data` fields each kind defines (PRODUCT.md §3), and the closed value lists. Kept as
+/// constants: a list literal at the call would be a new array for every event judged.
+enum DataKeys {
+    static let batch: [String] = ["count", "root"]
+    static let ledgerInit: [String] = ["origin", "operator_key"]
+    static let partyRegistered: [String] = ["name", "roles", "key", "key_valid_from", "authorized_from", "authorized_until"]
+    static let keyAdded: [String] = ["key", "valid_from"]
+    static let keyRevoked: [String] = ["key_id", "valid_until"]
+    static let sold: [String] = ["market"]
+    static let installed: [String] = ["vin", "asset", "market"]
+    static let serviced: [String] = ["work", "replaced_modules"]
+    static let removed: [String] = ["reason"]
+    static let assessed: [String] = ["soh_pct", "grade"]
+    static let none: [String] = []
+    static let repurposed: [String] = ["into"]
+    static let collected: [String] = ["site"]
+    static let transferred: [String] = ["to"]
+    static let intake: [String] = ["mass_kg"]
+    static let recovered: [String] = ["input_kg", "recycled_output_kg", "recovered_kg"]
+    static let produced: [String] = ["category", "chemistry", "mass_kg", "energy_kwh", "materials_kg", "recycled_share", "plant", "model", "producer", "derived_from", "components"]
+    static let removalReasons: [String] = ["end-of-life", "swap", "repair", "vehicle-scrapped"]
+    static let grades: [String] = ["reuse", "repurpose", "recycle"]
+}
+
 /// Reads typed fields out of `data`, naming the field in every error.
 struct DataReader {
     /// The event's `data` members (keys distinct).
@@ -92,12 +116,16 @@ struct DataReader {
         return s
     }
 
-    static func checkNumber(_ value: JSONValue, field: String, min: Double, max: Double, minExclusive: Bool) throws(LedgerError) -> Double {
+    static func checkNumber(_ value: JSONValue, field name: @autoclosure () -> String, min: Double, max: Double, minExclusive: Bool) throws(LedgerError) -> Double {
+        // The field's name is spelt out only for an error: this runs for several numbers of
+        // most events.
         guard let d = value.doubleValue else {
+            let field = name()
             throw LedgerError(.malformed, "\(field) must be a number", at: ErrorLocation(field: field))
         }
         let lowOK = minExclusive ? d > min : d >= min
         guard d.isFinite, lowOK, d <= max else {
+            let field = name()
             let low = minExclusive ? "greater than \(CanonicalJSON.formatNumber(min))" : "at least \(CanonicalJSON.formatNumber(min))"
             throw LedgerError(.outOfRange, "\(field) is \(CanonicalJSON.formatNumber(d)); it must be \(low) and at most \(CanonicalJSON.formatNumber(max))", at: ErrorLocation(field: field))
         }
@@ -126,7 +154,7 @@ struct DataReader {
         }
         var out: [(name: String, kg: Double)] = []
         for (name, v) in object.sorted(by: { $0.key < $1.key }) {
-            let path = "\(field(key)).\(name)"
+            var path: String { "\(field(key)).\(name)" }
             if let allowed, !allowed.contains(name) {
                 throw LedgerError(.outOfRange, "\(path): unknown material (allowed: \(allowed.sorted().joined(separator: ", ")))", at: ErrorLocation(field: path))
             }
@@ -230,7 +258,7 @@ public enum Rules {
     /// The count and root a `batch` manifest declares, checked.
     public static func manifest(of event: Event) throws(LedgerError) -> (count: UInt64, root: Digest) {
         let reader = DataReader(event)
-        try reader.allowOnly(["count", "root"], note: false)
+        try reader.allowOnly(DataKeys.batch, note: false)
         let count = try reader.requiredNumber("count", min: 1, max: Double(maxBatchCount))
         guard count == count.rounded() else {
             throw LedgerError(.malformed, "data.count must be a whole number", at: ErrorLocation(field: "data.count"))
@@ -255,7 +283,7 @@ public enum Rules {
             let state = key.validUntil.map { event.at >= $0 } == true ? "revoked" : "not yet valid"
             throw LedgerError(.invalidKey, "key \(signed.keyID) of \(event.actor) is \(state) at \(event.at) (\(window))", at: ErrorLocation(field: "at"))
         }
-        guard signatureValid ?? key.publicKey.isValidSignature(signed.signature, for: Event.signedMessage(signed.bytes)) else {
+        guard signatureValid ?? key.publicKey.isValidSignature(signed.signature, forEvent: signed.bytes) else {
             throw LedgerError(.badSignature, "signature by key \(signed.keyID) of \(event.actor) does not verify")
         }
     }
@@ -269,7 +297,7 @@ public enum Rules {
             throw LedgerError(.malformed, "ledger.init must have actor and party \"operator\"")
         }
         let reader = DataReader(event)
-        try reader.allowOnly(["origin", "operator_key"])
+        try reader.allowOnly(DataKeys.ledgerInit)
         let origin = try reader.requiredString("origin", max: 255)
         guard origin.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "+") }) else {
             throw LedgerError(.malformed, "origin must be printable ASCII without spaces or '+'", at: ErrorLocation(field: "data.origin"))
@@ -278,7 +306,7 @@ public enum Rules {
         guard key.keyID == signed.keyID else {
             throw LedgerError(.invalidKey, "ledger.init must be signed by the operator key it declares")
         }
-        guard key.isValidSignature(signed.signature, for: Event.signedMessage(signed.bytes)) else {
+        guard key.isValidSignature(signed.signature, forEvent: signed.bytes) else {
             throw LedgerError(.badSignature, "the operator's signature on ledger.init does not verify")
         }
         var effects = Effects()
@@ -301,7 +329,7 @@ public enum Rules {
         }
         switch event.kind {
         case .partyRegistered:
-            try reader.allowOnly(["name", "roles", "key", "key_valid_from", "authorized_from", "authorized_until"])
+            try reader.allowOnly(DataKeys.partyRegistered)
             guard partyID != Identifiers.operatorID else {
                 throw LedgerError(.malformed, "\"operator\" is reserved for the ledger operator", at: ErrorLocation(field: "party"))
             }
@@ -323,7 +351,7 @@ public enum Rules {
                                           authorizedFrom: from, authorizedUntil: until, registeredSeq: seq)]
             effects.keys = [try newKey("key", validFrom: validFrom)]
         case .partyKeyAdded:
-            try reader.allowOnly(["key", "valid_from"])
+            try reader.allowOnly(DataKeys.keyAdded)
             // The operator rotates its own key the same way: the new key is added by an entry the
             // current one signs, so every verifier can follow the rotation.
             // (No `||` here: its autoclosure would lose the typed throw.)
@@ -334,7 +362,7 @@ public enum Rules {
             }
             effects.keys = [try newKey("key", validFrom: try reader.time("valid_from") ?? event.at)]
         case .partyKeyRevoked:
-            try reader.allowOnly(["key_id", "valid_until"])
+            try reader.allowOnly(DataKeys.keyRevoked)
             // (No `||` here: its autoclosure would lose the typed throw.)
             var known = partyID == Identifiers.operatorID
             if !known { known = try state.party(partyID) != nil }
@@ -398,12 +426,12 @@ public enum Rules {
         if let to = rule.to { after.status = to }
         switch event.kind {
         case .sold:
-            try reader.allowOnly(["market"])
+            try reader.allowOnly(DataKeys.sold)
             let market = try reader.requiredString("market", max: 2)
             try checkMarket(market)
             if after.placedAt == nil { after.placedAt = event.at; after.placedMarket = market }
         case .installed:
-            try reader.allowOnly(["vin", "asset", "market"])
+            try reader.allowOnly(DataKeys.installed)
             let vin = try reader.string("vin", max: 17)
             let asset = try reader.string("asset")
             guard vin != nil || asset != nil else {
@@ -415,21 +443,21 @@ public enum Rules {
             if after.placedAt == nil { after.placedAt = event.at; after.placedMarket = market }
             after.custodian = party.id
         case .serviced:
-            try reader.allowOnly(["work", "replaced_modules"])
+            try reader.allowOnly(DataKeys.serviced)
             _ = try reader.requiredString("work", max: DataLimits.maxTextLength)
             _ = try reader.stringList("replaced_modules", maxCount: 1_000, validate: Identifiers.isPackID, what: "module id")
         case .removed:
-            try reader.allowOnly(["reason"])
-            _ = try reader.oneOf("reason", ["end-of-life", "swap", "repair", "vehicle-scrapped"])
+            try reader.allowOnly(DataKeys.removed)
+            _ = try reader.oneOf("reason", DataKeys.removalReasons)
             after.custodian = party.id
         case .assessed:
-            try reader.allowOnly(["soh_pct", "grade"])
+            try reader.allowOnly(DataKeys.assessed)
             _ = try reader.requiredNumber("soh_pct", min: 0, max: 100)
-            _ = try reader.oneOf("grade", ["reuse", "repurpose", "recycle"])
+            _ = try reader.oneOf("grade", DataKeys.grades)
         case .reused:
-            try reader.allowOnly([])
+            try reader.allowOnly(DataKeys.none)
         case .repurposed:
-            try reader.allowOnly(["into"])
+            try reader.allowOnly(DataKeys.repurposed)
             let into = try reader.requiredString("into", max: 64)
             guard Identifiers.isPackID(into) else {
                 throw LedgerError(.malformed, "data.into \"\(into)\" is not a valid pack id", at: ErrorLocation(field: "data.into"))
@@ -442,12 +470,12 @@ public enum Rules {
             }
             after.repurposedInto = into
         case .collected:
-            try reader.allowOnly(["site"])
+            try reader.allowOnly(DataKeys.collected)
             _ = try reader.string("site")
             after.custodian = party.id
             if after.collectedAt == nil { after.collectedAt = event.at }
         case .transferred:
-            try reader.allowOnly(["to"])
+            try reader.allowOnly(DataKeys.transferred)
             guard before.custodian == party.id else {
                 throw LedgerError(.missingRole, "only the current custodian (\(before.custodian)) may transfer pack \(packID)", at: ErrorLocation(field: "actor"))
             }
@@ -460,14 +488,14 @@ public enum Rules {
             }
             after.custodian = to
         case .intake:
-            try reader.allowOnly(["mass_kg"])
+            try reader.allowOnly(DataKeys.intake)
             after.intakeKg = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
             after.intakeAt = event.at
             after.intakeBy = party.id
             after.custodian = party.id
             if after.collectedAt == nil { after.collectedAt = event.at }
         case .recovered:
-            try reader.allowOnly(["input_kg", "recycled_output_kg", "recovered_kg"])
+            try reader.allowOnly(DataKeys.recovered)
             let input = try reader.requiredNumber("input_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
             after.outputKg = try reader.requiredNumber("recycled_output_kg", min: 0, max: input)
             after.inputKg = input
@@ -483,7 +511,7 @@ public enum Rules {
             throw LedgerError(.malformed, "\(event.kind.rawValue) is not handled here")
         }
         var effects = Effects()
-        effects.packs = [after]
+        effects.pack = after
         return effects
     }
 
@@ -497,7 +525,7 @@ public enum Rules {
                 throw LedgerError(.malformed, error.reason, at: ErrorLocation(field: "pack"))
             }
         }
-        try reader.allowOnly(["category", "chemistry", "mass_kg", "energy_kwh", "materials_kg", "recycled_share", "plant", "model", "producer", "derived_from", "components"])
+        try reader.allowOnly(DataKeys.produced)
         let category = try reader.oneOf("category", DataLimits.categories)
         let chemistry = try reader.oneOf("chemistry", DataLimits.chemistries)
         let mass = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
@@ -527,11 +555,15 @@ public enum Rules {
         // Composition: modules and cells, each part of one pack only, never the pack itself or
         // anything it is part of (no cycles); a code-shaped id must be a module or cell code.
         let components = try reader.stringList("components", maxCount: DataLimits.maxComponents, validate: Identifiers.isPackID, what: "module or cell id") ?? []
-        var ancestors: Set<String> = [packID]
-        var up = try state.parent(of: packID)
-        while let p = up, !ancestors.contains(p) {
-            ancestors.insert(p)
-            up = try state.parent(of: p)
+        // (Only a pack that lists components needs its ancestors: most list none.)
+        var ancestors: Set<String> = []
+        if !components.isEmpty {
+            ancestors.insert(packID)
+            var up = try state.parent(of: packID)
+            while let p = up, !ancestors.contains(p) {
+                ancestors.insert(p)
+                up = try state.parent(of: p)
+            }
         }
         for (i, component) in components.enumerated() {
             let field = "data.components[\(i)]"
@@ -553,10 +585,10 @@ public enum Rules {
         }
         var effects = Effects()
         effects.components = components.map { ($0, packID) }
-        effects.packs = [PackState(pack: packID, status: .new, custodian: party.id, producer: producer, category: category,
+        effects.pack = PackState(pack: packID, status: .new, custodian: party.id, producer: producer, category: category,
                                    chemistry: chemistry, massKg: mass, energyKwh: energy, producedSeq: seq, lastSeq: seq,
                                    lastAt: event.at, placedAt: nil, placedMarket: nil, repurposedInto: nil, derivedFrom: derived,
-                                   materialsJSON: materialsJSON)]
+                                   materialsJSON: materialsJSON)
         return effects
     }
 

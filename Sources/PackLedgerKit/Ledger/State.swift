@@ -106,8 +106,8 @@ public struct Effects: Sendable {
     public var parties: [PartyState] = []
     /// Keys created or changed.
     public var keys: [KeyState] = []
-    /// Packs created or changed.
-    public var packs: [PackState] = []
+    /// The pack created or changed (an event concerns at most one).
+    public var pack: PackState?
     /// Set by `ledger.init`.
     public var origin: String?
     /// Components a `produced` lists: (component, parent).
@@ -170,7 +170,7 @@ public final class MemoryState: LedgerStateView {
     public func apply(_ effects: Effects, event: Event, record: EventRecord) {
         for p in effects.parties { parties[p.id] = p }
         for k in effects.keys { keys[k.keyID] = k }
-        for p in effects.packs { packs[p.pack] = p }
+        if let p = effects.pack { packs[p.pack] = p }
         if let origin = effects.origin { self.origin = origin }
         for c in effects.components { parents[c.component] = c.parent }
         events[event.eventKey] = record.seq

@@ -266,7 +266,7 @@ final class SQLState: LedgerStateView {
                                k.addedSeq, k.revokedSeq).run()
             keyCache[k.keyID] = k
         }
-        for p in effects.packs { dirtyPacks[p.pack] = p }
+        if let p = effects.pack { dirtyPacks[p.pack] = p }
         if dirtyPacks.count >= SQLState.dirtyPackLimit { try flushPacks() }
         if pendingEventIDs.count >= SQLState.pendingRowLimit || pendingPackEntries.count >= SQLState.pendingRowLimit { try flushLookups() }
     }

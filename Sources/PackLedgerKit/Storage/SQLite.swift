@@ -114,20 +114,40 @@ public final class Database {
 public final class Statement {
     let handle: OpaquePointer
     unowned let database: Database
+    /// Where text and blob parameters are copied for SQLite to read in place (SQLITE_STATIC).
+    /// A value bound as SQLITE_TRANSIENT costs SQLite a heap allocation for its own copy, on
+    /// every bind: several per appended event. Bound values stay valid until `reset`, which
+    /// clears the bindings before the space is reused; what does not fit is bound TRANSIENT.
+    private let arena: UnsafeMutableRawBufferPointer
+    private var arenaUsed = 0
 
     init(_ handle: OpaquePointer, database: Database) {
         self.handle = handle
         self.database = database
+        self.arena = .allocate(byteCount: 1024, alignment: 8)
     }
 
-    deinit { sqlite3_finalize(handle) }
+    deinit {
+        sqlite3_finalize(handle)
+        arena.deallocate()
+    }
 
     /// Clears bindings and resets for another run.
     @discardableResult
     public func reset() -> Statement {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
+        arenaUsed = 0
         return self
+    }
+
+    /// Where SQLite may read a copy of `bytes` until the next `reset`, or nil when the arena is full.
+    private func stash(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawPointer? {
+        guard let base = arena.baseAddress, bytes.count <= arena.count - arenaUsed else { return nil }
+        let target = base + arenaUsed
+        if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
+        arenaUsed += bytes.count
+        return UnsafeRawPointer(target)
     }
 
     /// Binds values in order: Int, Int64, UInt64, Double, String, [UInt8], Bool or nil.
@@ -172,12 +192,28 @@ public final class Statement {
     public func set(_ index: Int32, _ value: Double) throws(LedgerError) { try check(sqlite3_bind_double(handle, index, value), index) }
     /// Binds text.
     public func set(_ index: Int32, _ value: String) throws(LedgerError) {
-        try check(sqlite3_bind_text(handle, index, value, -1, packledger_sqlite_transient()), index)
+        // With an explicit length, a small string (the ids and states bound here are mostly
+        // small) is read from a stack copy; as a C string it would go through a heap array.
+        var text = value
+        let rc = text.withUTF8 { utf8 in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            if let kept = stash(bytes) {
+                // A nil destructor is SQLITE_STATIC. The arena's address is never null, so an
+                // empty string binds "", not NULL.
+                return sqlite3_bind_text(handle, index, kept.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+            }
+            guard let chars = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else {
+                return sqlite3_bind_text(handle, index, "", 0, packledger_sqlite_transient())
+            }
+            return sqlite3_bind_text(handle, index, chars, Int32(bytes.count), packledger_sqlite_transient())
+        }
+        try check(rc, index)
     }
     /// Binds a blob.
     public func set(_ index: Int32, _ value: [UInt8]) throws(LedgerError) {
-        let rc = value.withUnsafeBytes {
-            sqlite3_bind_blob(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), packledger_sqlite_transient())
+        let rc = value.withUnsafeBytes { bytes in
+            if let kept = stash(bytes) { return sqlite3_bind_blob(handle, index, kept, Int32(bytes.count), nil) }
+            return sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), packledger_sqlite_transient())
         }
         try check(rc, index)
     }
@@ -186,7 +222,8 @@ public final class Statement {
     public func run(withBlob blob: [UInt8], at index: Int32) throws(LedgerError) {
         var failure: LedgerError?
         blob.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            defer { sqlite3_clear_bindings(handle) }
+            // The buffer is only valid inside this closure: unbind it, leaving the others.
+            defer { sqlite3_bind_null(handle, index) }
             do throws(LedgerError) {
                 // A nil destructor is SQLITE_STATIC: SQLite reads the caller's buffer in place.
                 try check(sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), nil), index)

@@ -223,7 +223,7 @@ public struct Verifier {
         } catch {
             throw error.located(entry: seq)
         }
-        let verdict = keys[entry.keyID].map { $0.isValidSignature(entry.signature, for: Event.signedMessage(entry.eventBytes)) }
+        let verdict = keys[entry.keyID].map { $0.isValidSignature(entry.signature, forEvent: entry.eventBytes) }
         return Decoded(entry: entry, event: event, verdict: verdict, batchLeaf: entry.batch.map { _ in SignedEvent.batchLeaf(entry.eventBytes) })
     }
 
