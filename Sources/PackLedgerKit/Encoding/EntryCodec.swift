@@ -102,14 +102,22 @@ public final class Entry: Sendable {
 
     private static let magicLine = Array("\(magic)\nseq ".utf8)
 
+    private static let timeLabel = Array("\ntime ".utf8)
+    private static let prevLabel = Array("\nprev ".utf8)
+
     static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var v = value
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(v % 10))
-            v /= 10
-        } while v > 0
-        out.append(contentsOf: digits.reversed())
+        // Digits are produced from the right, into a stack buffer (at most 20 for a UInt64):
+        // an array and a reversed copy here cost allocations for every entry appended.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var start = buffer.count
+            var v = value
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     // The header is written byte by byte into one buffer: every append goes through here.
@@ -119,9 +127,9 @@ public final class Entry: Sendable {
         bytes.reserveCapacity(160 + attestation.count + eventBytes.count)
         bytes.append(contentsOf: Entry.magicLine)
         Entry.appendDecimal(seq, to: &bytes)
-        bytes.append(contentsOf: [UInt8]("\ntime ".utf8))
+        bytes.append(contentsOf: Entry.timeLabel)
         recordedAt.appendRFC3339Micros(to: &bytes)
-        bytes.append(contentsOf: [UInt8]("\nprev ".utf8))
+        bytes.append(contentsOf: Entry.prevLabel)
         prev.withUnsafeBytes { Hex.append($0, to: &bytes) }
         bytes.append(UInt8(ascii: "\n"))
         bytes.append(contentsOf: attestation)

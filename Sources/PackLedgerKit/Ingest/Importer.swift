@@ -484,11 +484,23 @@ extension Ledger {
             defer { committed?.close() }
             let preparer = ImportPreparer(reader: reader, actor: actor, key: key, keys: try state.allKeys(), chunkSize: chunkSize, committed: committed)
             let file = reader.name
-            var pending = BackgroundJob { preparer.next() }
+            /// Starts preparing the next unit. The unit just appended goes with the job and is
+            /// freed there, off this thread: appending bounds a batch import, and a unit's many
+            /// small objects take a good part of that time to free.
+            func prepareNext(retiring retired: ImportUnit?) -> BackgroundJob<(unit: ImportUnit, read: Int)?> {
+                BackgroundJob {
+                    _ = consume retired
+                    return preparer.next()
+                }
+            }
+            var pending = prepareNext(retiring: nil)
             // On an error, the job reading ahead is let finish before the reader goes back.
             defer { _ = pending.wait() }
+            var retired: ImportUnit?
             while let (unit, read) = pending.wait() ?? nil {
-                pending = BackgroundJob { preparer.next() }
+                pending = prepareNext(retiring: retired)
+                retired = nil
+                defer { retired = unit }
                 switch unit {
                 case .failure(let error):
                     throw error
