@@ -45,12 +45,13 @@ struct FormatTests {
         #expect(error?.code == .integrity)
     }
 
-    /// Entry numbers (seq, batch manifest and index) are written by a stack-buffer formatter;
-    /// it must spell every value as plain decimal, including 0 and the 20-digit maximum.
+    /// Entry numbers (seq, batch manifest and index) and number exponents are written by one
+    /// in-place formatter; it must spell every value as plain decimal, including 0 and the
+    /// 20-digit maximum.
     @Test(arguments: [UInt64(0), 7, 10, 99, 100, 1_000_000, 1_234_567_890_123, UInt64.max])
     func entryNumbersAreDecimal(value: UInt64) {
         var out = Array("x".utf8)
-        Entry.appendDecimal(value, to: &out)
+        CanonicalJSON.appendDecimal(value, to: &out)
         #expect(String(decoding: out, as: UTF8.self) == "x\(value)")
     }
 

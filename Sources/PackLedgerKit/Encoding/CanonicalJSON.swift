@@ -219,7 +219,9 @@ public enum CanonicalJSON {
         }
     }
 
-    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+    /// Appends `value` in decimal (no sign, no leading zeros): digits are written from the
+    /// right and reversed in place, without a scratch array. Also writes entry headers' numbers.
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
         let start = out.count
         var rest = value
         repeat {

@@ -100,6 +100,12 @@ public enum Base64 {
         return Array(text.utf8).withUnsafeBufferPointer { decode(chars: $0) }
     }
 
+    /// Decodes base64 text given as bytes (an entry header's signature), without making a
+    /// String of it first.
+    static func decode(bytes: ArraySlice<UInt8>) -> [UInt8]? {
+        bytes.withUnsafeBufferPointer { decode(chars: $0) }
+    }
+
     private static func decode(chars: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard chars.count % 4 == 0 else { return nil }
         var out = [UInt8]()

@@ -92,33 +92,17 @@ public final class Entry: Sendable {
     /// Builds the bytes of a new batch-member entry.
     public convenience init(seq: UInt64, recordedAt: Timestamp, prev: Digest, batch: BatchRef, eventBytes: [UInt8]) {
         var attestation = Array("batch ".utf8)
-        Entry.appendDecimal(batch.manifest, to: &attestation)
+        CanonicalJSON.appendDecimal(batch.manifest, to: &attestation)
         attestation.append(UInt8(ascii: " "))
-        Entry.appendDecimal(batch.index, to: &attestation)
+        CanonicalJSON.appendDecimal(batch.index, to: &attestation)
         attestation.append(UInt8(ascii: "\n"))
         self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: attestation,
                   keyID: "", signature: [], batch: batch, eventBytes: eventBytes)
     }
 
     private static let magicLine = Array("\(magic)\nseq ".utf8)
-
     private static let timeLabel = Array("\ntime ".utf8)
     private static let prevLabel = Array("\nprev ".utf8)
-
-    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        // Digits are produced from the right, into a stack buffer (at most 20 for a UInt64):
-        // an array and a reversed copy here cost allocations for every entry appended.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var start = buffer.count
-            var v = value
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
-        }
-    }
 
     // The header is written byte by byte into one buffer: every append goes through here.
     private init(seq: UInt64, recordedAt: Timestamp, prev: Digest, attestation: [UInt8], keyID: String, signature: [UInt8],
@@ -126,7 +110,7 @@ public final class Entry: Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 + attestation.count + eventBytes.count)
         bytes.append(contentsOf: Entry.magicLine)
-        Entry.appendDecimal(seq, to: &bytes)
+        CanonicalJSON.appendDecimal(seq, to: &bytes)
         bytes.append(contentsOf: Entry.timeLabel)
         recordedAt.appendRFC3339Micros(to: &bytes)
         bytes.append(contentsOf: Entry.prevLabel)
@@ -215,7 +199,7 @@ public final class Entry: Sendable {
             guard keyText.count == 16, Hex.isLowercase(keyText) else { throw fail("bad key id") }
             keyID = String(decoding: keyText, as: UTF8.self)
             let sigText = try field(5, "sig")
-            guard let decoded = Base64.decode(String(decoding: sigText, as: UTF8.self)), decoded.count == 64 else {
+            guard let decoded = Base64.decode(bytes: sigText), decoded.count == 64 else {
                 throw fail("bad signature encoding")
             }
             signature = decoded

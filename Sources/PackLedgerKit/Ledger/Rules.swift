@@ -46,7 +46,6 @@ enum DataKeys {
     static let serviced: [String] = ["work", "replaced_modules"]
     static let removed: [String] = ["reason"]
     static let assessed: [String] = ["soh_pct", "grade"]
-    static let none: [String] = []
     static let repurposed: [String] = ["into"]
     static let collected: [String] = ["site"]
     static let transferred: [String] = ["to"]
@@ -455,7 +454,7 @@ public enum Rules {
             _ = try reader.requiredNumber("soh_pct", min: 0, max: 100)
             _ = try reader.oneOf("grade", DataKeys.grades)
         case .reused:
-            try reader.allowOnly(DataKeys.none)
+            try reader.allowOnly([])
         case .repurposed:
             try reader.allowOnly(DataKeys.repurposed)
             let into = try reader.requiredString("into", max: 64)
