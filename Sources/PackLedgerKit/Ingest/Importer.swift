@@ -197,29 +197,8 @@ public enum Ingest {
         return try SignedEvent(signing: Event(json: json), with: key)
     }
 
-    /// Runs `body(i)` for every `i` in `0..<count` on all cores. Workers take the next block of
-    /// indexes from a shared counter rather than a fixed share, because the pipelines run a third
-    /// thread (appending or replaying) beside them: a worker it slows down simply takes fewer
-    /// blocks, instead of leaving the other idle at the end.
-    static func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count))
-        guard workers > 1 else {
-            for i in 0..<count { body(i) }
-            return
-        }
-        let block = max(1, min(8, count / (workers * 16)))
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while true {
-                let start = next.wrappingAdd(block, ordering: .relaxed).oldValue
-                guard start < count else { return }
-                for i in start..<min(count, start + block) { body(i) }
-            }
-        }
-    }
-
     /// Maps in parallel on all cores, preserving order; the first error (by position) wins.
-    public static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) throws(LedgerError) -> [R] {
+    public static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) throws(LedgerError) -> [R] {
         var out: [R] = []
         out.reserveCapacity(items.count)
         for result in parallelResults(items, transform) { out.append(try result.get()) }
@@ -227,23 +206,95 @@ public enum Ingest {
     }
 
     /// Maps in parallel on all cores, preserving order and keeping each item's own failure.
-    static func parallelResults<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws(LedgerError) -> R) -> [Result<R, LedgerError>] {
-        let slots = ParallelSlots<R>(items.count)
-        parallelFor(items.count) { i in
-            do throws(LedgerError) { slots.results[i] = .success(try transform(items[i])) } catch { slots.results[i] = .failure(error) }
-        }
-        // Handing over the buffer itself, not a copy, spares a retain and release per field.
-        let results = slots.results
-        slots.results = []
-        return results
+    static func parallelResults<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) -> [Result<R, LedgerError>] {
+        let map = SharedMap(items, transform)
+        map.startHelpers(ProcessInfo.processInfo.activeProcessorCount - 1)
+        return map.results()
     }
 }
 
-/// Result slots that parallel workers fill at distinct indexes (never the same one), which is
-/// why unsynchronised access is safe here. A slot no worker filled keeps an internal error.
-final class ParallelSlots<R: Sendable>: @unchecked Sendable {
-    var results: [Result<R, LedgerError>]
-    init(_ n: Int) { results = Array(repeating: .failure(LedgerError(.storage, "internal: a parallel task did not finish")), count: n) }
+/// A parallel map that helpers on Dispatch's pool work through, and that the thread needing the
+/// results joins (`results()`) instead of sleeping until they finish. Everyone takes the next
+/// block of items from a shared counter rather than a fixed share, because the pipelines run
+/// more threads than cores (appending or replaying, reading ahead): a thread that gets less CPU
+/// simply takes fewer blocks. `verify` starts the helpers for the next chunk while its replaying
+/// thread works on the current one; when that thread gets there first, it decodes too.
+final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
+    private let items: [T]
+    private let transform: @Sendable (T) throws(LedgerError) -> R
+    /// One slot per item, each written once by whoever took its block; read only after all are.
+    private let slots: UnsafeMutableBufferPointer<Result<R, LedgerError>?>
+    private let block: Int
+    private let next = Atomic<Int>(0)
+    private let done = Atomic<Int>(0)
+    private let condition = NSCondition()
+
+    init(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) {
+        self.items = items
+        self.transform = transform
+        slots = .allocate(capacity: items.count)
+        slots.initialize(repeating: nil)
+        // Small enough that the threads finish close together, large enough that the counter
+        // is not contended.
+        block = max(1, min(8, items.count / 32))
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    /// Starts `count` helpers on Dispatch's pool.
+    func startHelpers(_ count: Int) {
+        guard items.count > block else { return }
+        for _ in 0..<max(0, count) { DispatchQueue.global().async { [self] in help() } }
+    }
+
+    /// Maps blocks until none is left to take.
+    func help() {
+        let count = items.count
+        while true {
+            let start = next.wrappingAdd(block, ordering: .relaxed).oldValue
+            guard start < count else { return }
+            let end = min(count, start + block)
+            for i in start..<end {
+                do throws(LedgerError) { slots[i] = .success(try transform(items[i])) } catch { slots[i] = .failure(error) }
+            }
+            // Releasing, so that the slots just written are visible to whoever sees the count.
+            if done.add(end - start, ordering: .acquiringAndReleasing).newValue == count {
+                condition.lock()
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Takes the blocks nobody has started without mapping them, and waits for those being
+    /// mapped, so that no helper is still working once the caller has given up on the results.
+    func cancel() {
+        let count = items.count
+        while true {
+            let start = next.wrappingAdd(block, ordering: .relaxed).oldValue
+            guard start < count else { break }
+            done.add(min(count, start + block) - start, ordering: .acquiringAndReleasing)
+        }
+        condition.lock()
+        while done.load(ordering: .acquiring) < count { condition.wait() }
+        condition.unlock()
+    }
+
+    /// The results in item order, once every item is mapped; the calling thread helps first.
+    /// Called once: the results are moved out.
+    func results() -> [Result<R, LedgerError>] {
+        help()
+        let count = items.count
+        condition.lock()
+        while done.load(ordering: .acquiring) < count { condition.wait() }
+        condition.unlock()
+        return (0..<count).map { i in
+            slots[i].take() ?? .failure(LedgerError(.storage, "internal: a parallel task did not finish"))
+        }
+    }
 }
 
 /// A unit of import work, prepared in the background: a run of single records (each signed on

@@ -325,12 +325,15 @@ public struct Verifier {
         var lastRecorded = Timestamp(nanoseconds: 0)
         let reader = RowReader(try db.prepare("SELECT seq, bytes FROM entries ORDER BY seq"))
         // Three stages: a thread of its own steps the statement ahead (SQLite steps and blob
-        // copies, necessarily sequential), jobs on all cores decode the next chunk (signatures
-        // included), and this thread replays the rules over the current one. (Reading used to
-        // open each decoding job, leaving a core idle while it ran.)
+        // copies, necessarily sequential), helpers on the pool decode the next chunk (signatures
+        // included), and this thread replays the rules over the current one, then joins the
+        // decoding of the next if it is not done. (Reading used to open each decoding job,
+        // leaving a core idle while it ran; and this thread used to sleep while one helper
+        // decoded alone, the pool's other thread being taken by reading ahead.)
         let readAhead = ReadAhead(reader)
         typealias Chunk = (rows: [RowReader.Row], decoded: [Result<Decoded, LedgerError>])
-        func startJob(retiring retired: Chunk?) -> BackgroundJob<Result<Chunk, LedgerError>> {
+        typealias Decoding = (rows: [RowReader.Row], decoding: SharedMap<RowReader.Row, Decoded>)
+        func startJob(retiring retired: Chunk?) -> BackgroundJob<Result<Decoding, LedgerError>> {
             // Keys never change once registered (ids are unique forever), so a verdict made
             // with the keys known now is final; keys registered after this point are checked
             // during the replay instead.
@@ -343,9 +346,13 @@ public struct Verifier {
                 _ = consume retired
                 do throws(LedgerError) {
                     let rows = try readAhead.next()
-                    return .success((rows, Ingest.parallelResults(rows) { row throws(LedgerError) in
+                    let decoding = SharedMap(rows) { row throws(LedgerError) in
                         try Verifier.decode(seq: row.seq, bytes: row.bytes, keys: snapshot)
-                    }))
+                    }
+                    // One helper fewer than cores, because the replaying thread joins in
+                    // (this job's thread returns to the pool and can run the helper).
+                    decoding.startHelpers(ProcessInfo.processInfo.activeProcessorCount - 1)
+                    return .success((rows, decoding))
                 } catch {
                     return .failure(error)
                 }
@@ -357,7 +364,7 @@ public struct Verifier {
         var inFlight = startJob(retiring: nil)
         // Leaving early (a fault) must not leave a thread stepping the statement.
         defer {
-            _ = inFlight.wait()
+            if case .success(let next)? = inFlight.wait() { next.decoding.cancel() }
             readAhead.stop()
         }
         var retired: Chunk?
@@ -365,8 +372,9 @@ public struct Verifier {
             guard let result = inFlight.wait() else {
                 throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
             }
-            let (chunk, decoded) = try result.get()
+            let (chunk, decoding) = try result.get()
             guard !chunk.isEmpty else { break }
+            let decoded = decoding.results()
             guard decoded.count == chunk.count else {
                 throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
             }
