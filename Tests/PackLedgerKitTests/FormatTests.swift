@@ -55,6 +55,33 @@ struct FormatTests {
         #expect(String(decoding: out, as: UTF8.self) == "x\(value)")
     }
 
+    /// The header ends at the first empty line, after six lines (batch member) or seven (signed
+    /// event): every cut inside the header, a missing blank line or an extra line is malformed,
+    /// and event bytes holding newlines of their own do not move the split.
+    @Test func entryHeaderSplitting() throws {
+        let recorded = try #require(Timestamp(rfc3339: "2024-02-02T09:10:11.123456Z"))
+        let event = Array("{\"a\":\"x\\n\"}\n\n{}".utf8)
+        let signed = Entry(seq: 9, recordedAt: recorded, prev: .zero, keyID: "0123456789abcdef",
+                           signature: [UInt8](repeating: 7, count: 64), eventBytes: event)
+        let member = Entry(seq: 9, recordedAt: recorded, prev: .zero, batch: BatchRef(manifest: 3, index: 5), eventBytes: event)
+        for entry in [signed, member] {
+            let decoded = try Entry(decoding: entry.bytes)
+            #expect(decoded.eventBytes == event && decoded.keyID == entry.keyID && decoded.signature == entry.signature)
+            #expect(decoded.batch == entry.batch && decoded.hash == entry.hash)
+            let headerLength = entry.bytes.count - event.count
+            for cut in 0..<headerLength {
+                #expect(throws: LedgerError.self) { try Entry(decoding: Array(entry.bytes[..<cut])) }
+            }
+            // The blank line removed: the event's first line would be read as a header line.
+            var noBlank = entry.bytes
+            noBlank.remove(at: headerLength - 1)
+            #expect(throws: LedgerError.self) { try Entry(decoding: noBlank) }
+            var extra = entry.bytes
+            extra.insert(contentsOf: Array("note x\n".utf8), at: headerLength - 1)
+            #expect(throws: LedgerError.self) { try Entry(decoding: extra) }
+        }
+    }
+
     @Test func truncatedEntryIsRejected() {
         #expect(throws: LedgerError.self) { try Entry(decoding: Array("packledger/entry/v1\nseq 1\n".utf8)) }
         #expect(throws: LedgerError.self) { try Entry(decoding: []) }

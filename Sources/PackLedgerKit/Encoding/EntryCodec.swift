@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Where a batch-signed event's signature is: the manifest entry and the event's position in it.
 public struct BatchRef: Sendable, Equatable {
     /// Sequence number of the `batch` manifest entry.
@@ -50,6 +56,7 @@ public final class Entry: Sendable {
     public let hash: Digest
 
     static let magic = "packledger/entry/v1"
+    private static let magicBytes = Array(magic.utf8)
 
     /// The ranges of up to seven header lines, held inline: an array here cost an allocation
     /// for every entry `verify` decodes.
@@ -139,16 +146,22 @@ public final class Entry: Sendable {
         // Header lines up to and including the empty one: 7 for a signed event, 6 for a batch
         // member. Lines are ranges into `bytes`; nothing is copied until a field is accepted.
         var lines = HeaderLines()
-        var start = 0
-        var i = 0
-        while lines.last.map({ !$0.isEmpty }) ?? true {
-            guard i < bytes.count, lines.count < 7 else { throw fail("header ends early or has no blank line") }
-            if bytes[i] == UInt8(ascii: "\n") {
-                lines.append(end: i)
-                start = i + 1
+        // Newlines are found with memchr: `verify` splits every entry's header, and a loop
+        // over the bytes one at a time was 5 % of its time.
+        let found = bytes.withUnsafeBufferPointer { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return false }
+            var from = 0
+            while lines.count < 7, from < buffer.count {
+                guard let hit = memchr(base + from, Int32(UInt8(ascii: "\n")), buffer.count - from) else { return false }
+                let end = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                lines.append(end: end)
+                if end == from { return true }
+                from = end + 1
             }
-            i += 1
+            return false
         }
+        guard found, let blank = lines.last else { throw fail("header ends early or has no blank line") }
+        let start = blank.upperBound + 1
         /// The value of header line `index`, which must read "`name` value" with a non-empty value.
         func field(_ index: Int, _ name: StaticString) throws(LedgerError) -> ArraySlice<UInt8> {
             guard index < lines.count else { throw fail("missing \"\(name)\" line") }
@@ -172,7 +185,7 @@ public final class Entry: Sendable {
             }
             return value
         }
-        guard lines.count >= 6, bytes[lines[0]].elementsEqual(Entry.magic.utf8) else { throw fail("first line is not \(Entry.magic)") }
+        guard lines.count >= 6, bytes[lines[0]].elementsEqual(Entry.magicBytes) else { throw fail("first line is not \(Entry.magic)") }
         guard let seq = decimal(try field(1, "seq")) else { throw fail("bad sequence number") }
         let timeText = try field(2, "time")
         // The fixed-width form only, and only what re-encodes to the same bytes.
