@@ -4,6 +4,21 @@ import Testing
 
 @Suite("Ledger: lifecycle, idempotency, tampering")
 struct LedgerTests {
+    /// `EventKind.named` is the decoding path's stand-in for `init(rawValue:)`: they must agree
+    /// on every spelling and on near misses (prefixes, case, same length, a trailing byte).
+    @Test func kindNamesMatchRawValues() {
+        var names = EventKind.allCases.map(\.rawValue)
+        for kind in EventKind.allCases {
+            let raw = kind.rawValue
+            names += [String(raw.dropLast()), raw + "s", raw.uppercased(), String(raw.reversed()), " " + raw, raw + "\u{0}"]
+        }
+        names += ["", "party.key", "party.key-addeD", "producéd", "ledger_init"]
+        for name in names {
+            #expect(EventKind.named(name) == EventKind(rawValue: name), "\(name)")
+        }
+        #expect(EventKind.allCases.allSatisfy { EventKind.named($0.rawValue) == $0 })
+    }
+
     @Test func fullLifecycleVerifies() throws {
         let world = try World()
         try world.recycleFully("PACK-1")

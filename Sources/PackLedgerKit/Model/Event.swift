@@ -192,7 +192,7 @@ public final class Event: Sendable {
             throw LedgerError(.malformed, "event_id \"\(eventID)\" is not a UUID", at: ErrorLocation(field: "event_id"))
         }
         let kindText = try string(fields.kind, "kind")
-        guard let kind = EventKind(rawValue: kindText) else {
+        guard let kind = EventKind.named(kindText) else {
             throw LedgerError(.malformed, "unknown kind \"\(kindText)\"", at: ErrorLocation(field: "kind"))
         }
         let actor = try string(fields.actor, "actor")
