@@ -6,6 +6,15 @@ import Testing
 struct LedgerTests {
     /// `EventKind.named` is the decoding path's stand-in for `init(rawValue:)`: they must agree
     /// on every spelling and on near misses (prefixes, case, same length, a trailing byte).
+    /// `LifecycleRule.rule(for:)` indexes a table by kind: every kind must get its own rule.
+    @Test func lifecycleTableIndexesEveryKind() {
+        for kind in EventKind.allCases {
+            let indexed = LifecycleRule.rule(for: kind), built = LifecycleRule.build(kind)
+            #expect(indexed?.roles == built?.roles && indexed?.from == built?.from && indexed?.to == built?.to, "\(kind)")
+            #expect((indexed == nil) == (kind.isRegistry || kind == .batch), "\(kind)")
+        }
+    }
+
     @Test func kindNamesMatchRawValues() {
         var names = EventKind.allCases.map(\.rawValue)
         for kind in EventKind.allCases {

@@ -72,16 +72,32 @@ public struct LifecycleRule: Sendable {
 
     /// The PRODUCT.md §3 table. `transferred` is further limited to the current custodian,
     /// which no role can express, so its role set is every role.
-    public static func rule(for kind: EventKind) -> LifecycleRule? { table[kind] }
+    public static func rule(for kind: EventKind) -> LifecycleRule? {
+        // An index into a table built once, not a dictionary: the rules are consulted for every
+        // event of every import and verify, and a String-backed enum hashes its raw value.
+        switch kind {
+        case .produced: return table[0]
+        case .sold: return table[1]
+        case .installed: return table[2]
+        case .serviced: return table[3]
+        case .removed: return table[4]
+        case .assessed: return table[5]
+        case .reused: return table[6]
+        case .repurposed: return table[7]
+        case .collected: return table[8]
+        case .transferred: return table[9]
+        case .intake: return table[10]
+        case .recovered: return table[11]
+        case .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked, .batch: return nil
+        }
+    }
 
-    /// Built once: the rules are consulted for every event of every import.
-    private static let table: [EventKind: LifecycleRule] = {
-        var table: [EventKind: LifecycleRule] = [:]
-        for kind in EventKind.allCases { table[kind] = build(kind) }
-        return table
-    }()
+    /// The pack kinds' rules, in the order `rule(for:)` indexes them.
+    private static let table: [LifecycleRule?] = [EventKind.produced, .sold, .installed, .serviced, .removed, .assessed,
+                                                  .reused, .repurposed, .collected, .transferred, .intake, .recovered].map(build)
 
-    private static func build(_ kind: EventKind) -> LifecycleRule? {
+    /// The rule for `kind`, built from the PRODUCT.md §3 table; `rule(for:)` serves it from `table`.
+    static func build(_ kind: EventKind) -> LifecycleRule? {
         let nonTerminal = Set(PackStatus.allCases.filter { !$0.isTerminal })
         switch kind {
         case .produced: return LifecycleRule(roles: [.manufacturer, .repurposer], from: nil, to: .new)
