@@ -15,6 +15,18 @@ struct LedgerTests {
         }
     }
 
+    /// PRODUCT.md §2 identifier syntax, at its edges.
+    @Test func identifierSyntax() {
+        let party = ["a", "maker", "rec-1.de_x", "0abc", String(repeating: "a", count: 64)]
+        let notParty = ["", "-a", ".a", "_a", "Maker", "a b", "a/b", "a:b", "caf\u{e9}", String(repeating: "a", count: 65)]
+        #expect(party.allSatisfy(Identifiers.isPartyID))
+        #expect(!notParty.contains(where: Identifiers.isPartyID))
+        let pack = ["P", "PACK-1", "BENCH-00000998", "a:b/c.d_e-f", "-x", String(repeating: "Z", count: 64)]
+        let notPack = ["", "a b", "a#b", "\u{c5}", "a\nb", String(repeating: "Z", count: 65)]
+        #expect(pack.allSatisfy(Identifiers.isPackID))
+        #expect(!notPack.contains(where: Identifiers.isPackID))
+    }
+
     @Test func kindNamesMatchRawValues() {
         var names = EventKind.allCases.map(\.rawValue)
         for kind in EventKind.allCases {

@@ -5,18 +5,23 @@ public enum Identifiers {
 
     /// `[a-z0-9][a-z0-9._-]{0,63}`.
     public static func isPartyID(_ s: String) -> Bool {
-        // The UTF-8 view is read in place: every event checks an id or two.
-        let c = s.utf8
-        guard (1...64).contains(c.count), let first = c.first, isLowerAlnum(first) else { return false }
-        return c.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        // The bytes are read in place (`withUTF8`, not the UTF-8 view's slower iterator): every
+        // event checks an id or two.
+        var s = s
+        return s.withUTF8 { c in
+            guard (1...64).contains(c.count), isLowerAlnum(c[0]) else { return false }
+            return c.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        }
     }
 
     /// 1–64 characters of `[A-Za-z0-9:._/-]`.
     public static func isPackID(_ s: String) -> Bool {
-        let c = s.utf8
-        guard (1...64).contains(c.count) else { return false }
-        return c.allSatisfy {
-            isLowerAlnum($0) || ($0 >= 65 && $0 <= 90) || $0 == 58 || $0 == 46 || $0 == 95 || $0 == 47 || $0 == 45
+        var s = s
+        return s.withUTF8 { c in
+            guard (1...64).contains(c.count) else { return false }
+            return c.allSatisfy {
+                isLowerAlnum($0) || ($0 >= 65 && $0 <= 90) || $0 == 58 || $0 == 46 || $0 == 95 || $0 == 47 || $0 == 45
+            }
         }
     }
 
