@@ -374,10 +374,10 @@ private struct ParserCore {
                         index += 1
                         frames.removeLast()
                         if keepTopLevelMembers && frames.isEmpty {
-                            topLevelMembers = try memberList(members[frame.start...])
+                            topLevelMembers = try memberList(&members, from: frame.start)
                             value = .null
                         } else if keepTopLevelMembers && frames.count == 1 && frames[0].isObject {
-                            list = try memberList(members[frame.start...])
+                            list = try memberList(&members, from: frame.start)
                             value = .null
                         } else {
                             value = .object(try makeObject(members[frame.start...]))
@@ -429,21 +429,30 @@ private struct ParserCore {
         return Member(key: key, offset: keyOffset, value: .null)
     }
 
-    /// A closed object's members as a list, with the same duplicate check as `makeObject`:
-    /// ASCII keys in strictly ascending order (every event; signed lines are canonical) cannot
-    /// repeat, so only other objects pay for a dictionary.
-    private mutating func memberList(_ members: ArraySlice<Member>) throws(JSONError) -> [JSONMember] {
+    /// A closed object's members (those of `members` from `start` on) as a list, with the same
+    /// duplicate check as `makeObject`: ASCII keys in strictly ascending order (every event;
+    /// signed lines are canonical) cannot repeat, so only other objects pay for a dictionary.
+    /// The members are moved out, leaving empty ones for the caller to remove: copying them
+    /// cost a reference count per key, value and list of every event, and again to free them.
+    private mutating func memberList(_ members: inout [Member], from start: Int) throws(JSONError) -> [JSONMember] {
         var ordered = true
-        var previous: String?
-        for member in members {
-            guard member.key.utf8.allSatisfy({ $0 < 0x80 }),
-                  previous.map({ $0.utf8.lexicographicallyPrecedes(member.key.utf8) }) ?? true else { ordered = false; break }
-            previous = member.key
+        for i in start..<members.count {
+            guard members[i].key.utf8.allSatisfy({ $0 < 0x80 }),
+                  i == start || members[i - 1].key.utf8.lexicographicallyPrecedes(members[i].key.utf8) else { ordered = false; break }
         }
         // Sorted ASCII keys are also in RFC 8785 order (UTF-16 order is byte order for ASCII);
         // anything else goes through makeObject, which notes the order and finds repeats.
-        if !ordered { _ = try makeObject(members) }
-        return members.map { JSONMember(key: $0.key, objectMembers: $0.list, value: $0.value, range: $0.offset..<$0.end) }
+        if !ordered { _ = try makeObject(members[start...]) }
+        var list: [JSONMember] = []
+        list.reserveCapacity(members.count - start)
+        for i in start..<members.count {
+            var key = "", value = JSONValue.null, objectMembers: [JSONMember]?
+            swap(&key, &members[i].key)
+            swap(&value, &members[i].value)
+            swap(&objectMembers, &members[i].list)
+            list.append(JSONMember(key: key, objectMembers: objectMembers, value: value, range: members[i].offset..<members[i].end))
+        }
+        return list
     }
 
     /// Builds a closed object with one hash per key, rejecting its first repeated key in document order.
