@@ -40,56 +40,184 @@ public struct KeyState: Sendable, Equatable {
 }
 
 /// A pack's current state, derived from its events.
+///
+/// Copy-on-write over one boxed set of fields: the rules read a pack's state, derive the next
+/// one and hand it on for every pack event, and a plain struct of this size (a dozen strings)
+/// was copied and moved by value several times per event. A copy is now one reference count;
+/// the fields are copied once, when a shared state is first changed.
 public struct PackState: Sendable, Equatable {
+    /// The stored fields.
+    struct Fields: Equatable {
+        var pack: String
+        var status: PackStatus
+        var custodian: String
+        var producer: String
+        var category: String
+        var chemistry: String
+        var massKg: Double
+        var energyKwh: Double
+        var producedSeq: UInt64
+        var lastSeq: UInt64
+        var lastAt: Timestamp
+        var placedAt: Timestamp? = nil
+        var placedMarket: String? = nil
+        var repurposedInto: String? = nil
+        var derivedFrom: [String]
+        var materialsJSON: String = ""
+        var collectedAt: Timestamp? = nil
+        var intakeAt: Timestamp? = nil
+        var intakeKg: Double? = nil
+        var intakeBy: String? = nil
+        var recoveredAt: Timestamp? = nil
+        var inputKg: Double? = nil
+        var outputKg: Double? = nil
+        var recoveredJSON: String = ""
+    }
+
+    /// Immutable once shared; `mutate` copies it first unless this state holds the only reference.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func mutate(_ change: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        change(&box.fields)
+    }
+
+    /// A state from its fields; the optional ones default to absent.
+    public init(pack: String, status: PackStatus, custodian: String, producer: String, category: String, chemistry: String, massKg: Double, energyKwh: Double, producedSeq: UInt64, lastSeq: UInt64, lastAt: Timestamp, placedAt: Timestamp? = nil, placedMarket: String? = nil, repurposedInto: String? = nil, derivedFrom: [String], materialsJSON: String = "", collectedAt: Timestamp? = nil, intakeAt: Timestamp? = nil, intakeKg: Double? = nil, intakeBy: String? = nil, recoveredAt: Timestamp? = nil, inputKg: Double? = nil, outputKg: Double? = nil, recoveredJSON: String = "") {
+        box = Box(Fields(pack: pack, status: status, custodian: custodian, producer: producer, category: category, chemistry: chemistry, massKg: massKg, energyKwh: energyKwh, producedSeq: producedSeq, lastSeq: lastSeq, lastAt: lastAt, placedAt: placedAt, placedMarket: placedMarket, repurposedInto: repurposedInto, derivedFrom: derivedFrom, materialsJSON: materialsJSON, collectedAt: collectedAt, intakeAt: intakeAt, intakeKg: intakeKg, intakeBy: intakeBy, recoveredAt: recoveredAt, inputKg: inputKg, outputKg: outputKg, recoveredJSON: recoveredJSON))
+    }
+
     /// The pack id.
-    public var pack: String
+    public var pack: String {
+        get { box.fields.pack }
+        set { mutate { $0.pack = newValue } }
+    }
     /// Lifecycle status.
-    public var status: PackStatus
+    public var status: PackStatus {
+        get { box.fields.status }
+        set { mutate { $0.status = newValue } }
+    }
     /// The party holding it now.
-    public var custodian: String
+    public var custodian: String {
+        get { box.fields.custodian }
+        set { mutate { $0.custodian = newValue } }
+    }
     /// The party responsible under EPR.
-    public var producer: String
+    public var producer: String {
+        get { box.fields.producer }
+        set { mutate { $0.producer = newValue } }
+    }
     /// Battery category.
-    public var category: String
+    public var category: String {
+        get { box.fields.category }
+        set { mutate { $0.category = newValue } }
+    }
     /// Chemistry.
-    public var chemistry: String
+    public var chemistry: String {
+        get { box.fields.chemistry }
+        set { mutate { $0.chemistry = newValue } }
+    }
     /// Declared mass.
-    public var massKg: Double
+    public var massKg: Double {
+        get { box.fields.massKg }
+        set { mutate { $0.massKg = newValue } }
+    }
     /// Declared energy.
-    public var energyKwh: Double
+    public var energyKwh: Double {
+        get { box.fields.energyKwh }
+        set { mutate { $0.energyKwh = newValue } }
+    }
     /// The `produced` entry.
-    public var producedSeq: UInt64
+    public var producedSeq: UInt64 {
+        get { box.fields.producedSeq }
+        set { mutate { $0.producedSeq = newValue } }
+    }
     /// The latest entry about this pack.
-    public var lastSeq: UInt64
+    public var lastSeq: UInt64 {
+        get { box.fields.lastSeq }
+        set { mutate { $0.lastSeq = newValue } }
+    }
     /// `at` of the latest event: later events may not go back before it.
-    public var lastAt: Timestamp
+    public var lastAt: Timestamp {
+        get { box.fields.lastAt }
+        set { mutate { $0.lastAt = newValue } }
+    }
     /// Placing on the market: the first `sold` or `installed`.
-    public var placedAt: Timestamp?
+    public var placedAt: Timestamp? {
+        get { box.fields.placedAt }
+        set { mutate { $0.placedAt = newValue } }
+    }
     /// Market of that placing, when stated.
-    public var placedMarket: String?
+    public var placedMarket: String? {
+        get { box.fields.placedMarket }
+        set { mutate { $0.placedMarket = newValue } }
+    }
     /// The second-life pack this one was repurposed into.
-    public var repurposedInto: String?
+    public var repurposedInto: String? {
+        get { box.fields.repurposedInto }
+        set { mutate { $0.repurposedInto = newValue } }
+    }
     /// The packs this one was made from.
-    public var derivedFrom: [String]
+    public var derivedFrom: [String] {
+        get { box.fields.derivedFrom }
+        set { mutate { $0.derivedFrom = newValue } }
+    }
     /// Declared material content (`produced` data.materials_kg) as RFC 8785 JSON, or empty.
-    public var materialsJSON: String = ""
+    public var materialsJSON: String {
+        get { box.fields.materialsJSON }
+        set { mutate { $0.materialsJSON = newValue } }
+    }
     /// First `collected`, or the `intake` when it was never collected: when it became waste
     /// collected for the EPR collection figure.
-    public var collectedAt: Timestamp?
+    public var collectedAt: Timestamp? {
+        get { box.fields.collectedAt }
+        set { mutate { $0.collectedAt = newValue } }
+    }
     /// When a recycler took it in.
-    public var intakeAt: Timestamp?
+    public var intakeAt: Timestamp? {
+        get { box.fields.intakeAt }
+        set { mutate { $0.intakeAt = newValue } }
+    }
     /// The weighed intake mass.
-    public var intakeKg: Double?
+    public var intakeKg: Double? {
+        get { box.fields.intakeKg }
+        set { mutate { $0.intakeKg = newValue } }
+    }
     /// The recycler that took it in.
-    public var intakeBy: String?
+    public var intakeBy: String? {
+        get { box.fields.intakeBy }
+        set { mutate { $0.intakeBy = newValue } }
+    }
     /// When it was recovered.
-    public var recoveredAt: Timestamp?
+    public var recoveredAt: Timestamp? {
+        get { box.fields.recoveredAt }
+        set { mutate { $0.recoveredAt = newValue } }
+    }
     /// `recovered` data.input_kg.
-    public var inputKg: Double?
+    public var inputKg: Double? {
+        get { box.fields.inputKg }
+        set { mutate { $0.inputKg = newValue } }
+    }
     /// `recovered` data.recycled_output_kg.
-    public var outputKg: Double?
+    public var outputKg: Double? {
+        get { box.fields.outputKg }
+        set { mutate { $0.outputKg = newValue } }
+    }
     /// `recovered` data.recovered_kg as RFC 8785 JSON, or empty.
-    public var recoveredJSON: String = ""
+    public var recoveredJSON: String {
+        get { box.fields.recoveredJSON }
+        set { mutate { $0.recoveredJSON = newValue } }
+    }
+
+    /// Equal when every field is.
+    public static func == (lhs: PackState, rhs: PackState) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
 }
 
 /// What the ledger knows of an event id.
