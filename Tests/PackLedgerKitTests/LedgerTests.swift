@@ -15,6 +15,42 @@ struct LedgerTests {
         }
     }
 
+    /// The masks the rules test agree with the sets they were built from, for every role and
+    /// status, and no two roles or statuses share a bit.
+    @Test func lifecycleMasksMatchSets() throws {
+        #expect(Set(Role.allCases.map(\.bit)).count == Role.allCases.count)
+        #expect(Set(PackStatus.allCases.map(\.bit)).count == PackStatus.allCases.count)
+        for kind in EventKind.allCases {
+            guard let rule = LifecycleRule.rule(for: kind) else { continue }
+            for role in Role.allCases {
+                #expect((rule.roleBits & role.bit != 0) == rule.roles.contains(role), "\(kind) \(role)")
+            }
+            for status in PackStatus.allCases {
+                #expect((rule.fromBits & status.bit != 0) == (rule.from?.contains(status) ?? false), "\(kind) \(status)")
+            }
+        }
+    }
+
+    /// The material maps a pack state keeps are the canonical encoding of the object, though
+    /// written from the checked pairs: names of every length and character class the rules
+    /// allow, numbers small, large, fractional and zero.
+    @Test func materialMapJSONIsCanonical() throws {
+        var rng = SystemRandomNumberGenerator()
+        let names = ["li", "co", "ni", "cu", "pb", "mn", "al", "graphite", "a", "0x", "b.c", "d_e", "f-g", "z9",
+                     String(repeating: "m", count: 32)]
+        let numbers: [Double] = [0, 0.1, 0.2 + 0.1, 1, 12.5, 1e-7, 12345.6789, 49_999.999999, Double.leastNonzeroMagnitude, 1e-6, 7]
+        for _ in 0..<300 {
+            var map: [String: JSONValue] = [:]
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                map[names.randomElement(using: &rng) ?? "li"] = .number(numbers.randomElement(using: &rng) ?? 1)
+            }
+            let event = try Event(json: ["event_id": "00000000-0000-4000-8000-000000000001", "kind": "recovered", "pack": "P-1",
+                                         "actor": "rec", "at": "2024-01-01T00:00:00Z", "data": ["recovered_kg": .object(map)]])
+            let pairs = try #require(try DataReader(event).materialMap("recovered_kg", allowed: nil, max: 50_000))
+            #expect(DataReader.canonicalJSON(pairs) == CanonicalJSON.encodeString(.object(map)), "\(map)")
+        }
+    }
+
     /// PRODUCT.md §2 identifier syntax, at its edges.
     @Test func identifierSyntax() {
         let party = ["a", "maker", "rec-1.de_x", "0abc", String(repeating: "a", count: 64)]

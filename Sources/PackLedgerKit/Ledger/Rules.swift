@@ -165,6 +165,22 @@ struct DataReader {
         return out
     }
 
+    /// The RFC 8785 JSON of a map `materialMap` returned: the bytes `CanonicalJSON.encode` gives
+    /// for the object, written from the pairs instead of re-encoding a dictionary (the names
+    /// are ASCII, so their ascending order is RFC 8785's UTF-16 order).
+    static func canonicalJSON(_ map: [(name: String, kg: Double)]) -> String {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(16 * map.count + 2)
+        for (i, item) in map.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            CanonicalJSON.appendString(item.name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            CanonicalJSON.appendNumber(item.kg, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
     func stringList(_ key: String, maxCount: Int, validate: (String) -> Bool, what: String) throws(LedgerError) -> [String]? {
         guard let value = self[key] else { return nil }
         guard let array = value.arrayValue, !array.isEmpty, array.count <= maxCount else {
@@ -396,7 +412,7 @@ public enum Rules {
         guard let rule = LifecycleRule.rule(for: event.kind), let packID = event.pack else {
             throw LedgerError(.malformed, "\(event.kind.rawValue) is not a pack event")
         }
-        guard party.roles.contains(where: rule.roles.contains) else {
+        guard party.roles.contains(where: { rule.roleBits & $0.bit != 0 }) else {
             throw LedgerError(.missingRole, "\(party.id) (roles: \(party.roles.map(\.rawValue).joined(separator: ","))) may not record \(event.kind.rawValue); that needs one of \(rule.roles.map(\.rawValue).sorted().joined(separator: ", "))", at: ErrorLocation(field: "actor"))
         }
         let reader = DataReader(event)
@@ -413,7 +429,7 @@ public enum Rules {
         guard let from = rule.from else {
             throw LedgerError(.forbiddenTransition, "pack \(packID) already exists (status \(before.status.rawValue)); produced may only be its first event", at: ErrorLocation(field: "kind"))
         }
-        guard from.contains(before.status) else {
+        guard rule.fromBits & before.status.bit != 0 else {
             throw LedgerError(.forbiddenTransition, "\(event.kind.rawValue) is not allowed for pack \(packID) in status \(before.status.rawValue) (allowed from: \(from.map(\.rawValue).sorted().joined(separator: ", ")))", at: ErrorLocation(field: "kind"))
         }
         guard event.at >= before.lastAt else {
@@ -499,10 +515,10 @@ public enum Rules {
             after.outputKg = try reader.requiredNumber("recycled_output_kg", min: 0, max: input)
             after.inputKg = input
             after.recoveredAt = event.at
-            after.recoveredJSON = reader["recovered_kg"].map(CanonicalJSON.encodeString) ?? ""
             guard let recovered = try reader.materialMap("recovered_kg", allowed: nil, max: input) else {
                 throw LedgerError(.malformed, "recovered requires data.recovered_kg", at: ErrorLocation(field: "data.recovered_kg"))
             }
+            after.recoveredJSON = DataReader.canonicalJSON(recovered)
             guard recovered.reduce(0, { $0 + $1.kg }) <= input else {
                 throw LedgerError(.outOfRange, "data.recovered_kg adds up to more than data.input_kg", at: ErrorLocation(field: "data.recovered_kg"))
             }
@@ -529,11 +545,12 @@ public enum Rules {
         let chemistry = try reader.oneOf("chemistry", DataLimits.chemistries)
         let mass = try reader.requiredNumber("mass_kg", min: 0, max: DataLimits.maxMassKg, minExclusive: true)
         let energy = try reader.requiredNumber("energy_kwh", min: 0, max: DataLimits.maxEnergyKwh)
-        let materialsJSON = reader["materials_kg"].map(CanonicalJSON.encodeString) ?? ""
+        var materialsJSON = ""
         if let materials = try reader.materialMap("materials_kg", allowed: DataLimits.materials, max: mass) {
             guard materials.reduce(0, { $0 + $1.kg }) <= mass else {
                 throw LedgerError(.outOfRange, "data.materials_kg adds up to more than data.mass_kg", at: ErrorLocation(field: "data.materials_kg"))
             }
+            materialsJSON = DataReader.canonicalJSON(materials)
         }
         _ = try reader.materialMap("recycled_share", allowed: DataLimits.recycledShareMaterials, max: 1)
         _ = try reader.string("plant")

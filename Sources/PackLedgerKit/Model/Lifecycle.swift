@@ -69,6 +69,19 @@ public struct LifecycleRule: Sendable {
     public let from: Set<PackStatus>?
     /// The status afterwards; nil means unchanged.
     public let to: PackStatus?
+    /// `roles` and `from` as bit masks (`Role.bit`, `PackStatus.bit`; `from` nil is 0): the
+    /// rules test membership for every pack event, and a `Set` of a String-backed enum hashes
+    /// the raw string each time.
+    let roleBits: UInt16, fromBits: UInt16
+
+    /// A row of the table.
+    public init(roles: Set<Role>, from: Set<PackStatus>?, to: PackStatus?) {
+        self.roles = roles
+        self.from = from
+        self.to = to
+        roleBits = roles.reduce(0) { $0 | $1.bit }
+        fromBits = from?.reduce(0) { $0 | $1.bit } ?? 0
+    }
 
     /// The PRODUCT.md §3 table. `transferred` is further limited to the current custodian,
     /// which no role can express, so its role set is every role.
@@ -115,6 +128,38 @@ public struct LifecycleRule: Sendable {
         case .intake: return LifecycleRule(roles: [.recycler], from: [.waste, .removed], to: .atRecycler)
         case .recovered: return LifecycleRule(roles: [.recycler], from: [.atRecycler], to: .recycled)
         case .ledgerInit, .partyRegistered, .partyKeyAdded, .partyKeyRevoked, .batch: return nil
+        }
+    }
+}
+
+extension Role {
+    /// A bit of its own (see `LifecycleRule.roleBits`).
+    var bit: UInt16 {
+        switch self {
+        case .manufacturer: 1 << 0
+        case .oem: 1 << 1
+        case .distributor: 1 << 2
+        case .service: 1 << 3
+        case .dismantler: 1 << 4
+        case .collector: 1 << 5
+        case .repurposer: 1 << 6
+        case .recycler: 1 << 7
+        case .regulator: 1 << 8
+        }
+    }
+}
+
+extension PackStatus {
+    /// A bit of its own (see `LifecycleRule.fromBits`).
+    var bit: UInt16 {
+        switch self {
+        case .new: 1 << 0
+        case .inService: 1 << 1
+        case .removed: 1 << 2
+        case .waste: 1 << 3
+        case .atRecycler: 1 << 4
+        case .recycled: 1 << 5
+        case .repurposed: 1 << 6
         }
     }
 }
