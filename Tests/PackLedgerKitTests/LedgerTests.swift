@@ -51,6 +51,39 @@ struct LedgerTests {
         }
     }
 
+    /// Party, key and pack states share their fields between copies, yet stay values: changing
+    /// one copy leaves the others as they were, and equality compares fields, not boxes.
+    @Test func statesAreValuesThoughShared() throws {
+        let original = PackState(pack: "P-1", status: .new, custodian: "maker", producer: "maker", category: "ev", chemistry: "nmc",
+                                 massKg: 400, energyKwh: 70, producedSeq: 3, lastSeq: 3, lastAt: Timestamp(nanoseconds: 1),
+                                 derivedFrom: [], materialsJSON: #"{"li":1}"#)
+        var changed = original
+        #expect(changed == original)
+        changed.status = .removed
+        changed.custodian = "dismantler-1"
+        #expect(original.status == .new && original.custodian == "maker")
+        #expect(changed.status == .removed && changed.custodian == "dismantler-1" && changed.materialsJSON == #"{"li":1}"#)
+        #expect(changed != original)
+        var rebuilt = PackState(pack: "P-1", status: .new, custodian: "maker", producer: "maker", category: "ev", chemistry: "nmc",
+                                massKg: 400, energyKwh: 70, producedSeq: 3, lastSeq: 3, lastAt: Timestamp(nanoseconds: 1),
+                                derivedFrom: [], materialsJSON: #"{"li":1}"#)
+        #expect(rebuilt == original)
+        rebuilt.intakeKg = 399
+        #expect(rebuilt != original && original.intakeKg == nil)
+
+        let party = PartyState(id: "rec", name: "Recycler", roles: [.recycler], registeredSeq: 2)
+        var renamed = party
+        renamed.roles.append(.collector)
+        #expect(party.roles == [.recycler] && renamed.roles == [.recycler, .collector])
+
+        let key = KeyState(keyID: "0123456789abcdef", party: "rec", publicKey: try Ed25519PrivateKey.generate().publicKey,
+                           validFrom: Timestamp(nanoseconds: 0), addedSeq: 2)
+        var revoked = key
+        revoked.validUntil = Timestamp(nanoseconds: 10)
+        #expect(key.validUntil == nil && key.isValid(at: Timestamp(nanoseconds: 20)))
+        #expect(!revoked.isValid(at: Timestamp(nanoseconds: 20)) && revoked.isValid(at: Timestamp(nanoseconds: 5)))
+    }
+
     /// PRODUCT.md §2 identifier syntax, at its edges.
     @Test func identifierSyntax() {
         let party = ["a", "maker", "rec-1.de_x", "0abc", String(repeating: "a", count: 64)]

@@ -1,35 +1,139 @@
-/// A registered party as of some point in the log.
-public struct PartyState: Sendable, Equatable {
-    /// The party id.
-    public var id: String
-    /// Display name.
-    public var name: String
-    /// Roles, sorted.
-    public var roles: [Role]
-    /// Start of a recycler's or repurposer's authorization, if granted.
-    public var authorizedFrom: Timestamp?
-    /// End (exclusive) of that authorization.
-    public var authorizedUntil: Timestamp?
-    /// The entry that registered the party.
-    public var registeredSeq: UInt64
+/// The one stored copy of a state's fields, shared by copies of the state until one of them
+/// changes it (then that one copies the fields first). Parties, keys and packs are read for
+/// every event the rules judge, and each copy of a struct holding their strings by value cost a
+/// reference count per string and, for packs, moves of a few hundred bytes. Never changed once
+/// shared, which is why it may cross threads.
+final class SharedFields<Fields: Sendable>: @unchecked Sendable {
+    var fields: Fields
+    init(_ fields: Fields) { self.fields = fields }
 }
 
-/// A key and its validity window `[validFrom, validUntil)`.
+/// A registered party as of some point in the log (copy-on-write, see `SharedFields`).
+public struct PartyState: Sendable, Equatable {
+    /// The stored fields.
+    struct Fields: Equatable {
+        var id: String
+        var name: String
+        var roles: [Role]
+        var authorizedFrom: Timestamp? = nil
+        var authorizedUntil: Timestamp? = nil
+        var registeredSeq: UInt64
+    }
+
+    private var box: SharedFields<Fields>
+
+    private mutating func mutate(_ change: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
+        change(&box.fields)
+    }
+
+    /// A state from its fields; the optional ones default to absent.
+    public init(id: String, name: String, roles: [Role], authorizedFrom: Timestamp? = nil, authorizedUntil: Timestamp? = nil, registeredSeq: UInt64) {
+        box = SharedFields(Fields(id: id, name: name, roles: roles, authorizedFrom: authorizedFrom, authorizedUntil: authorizedUntil, registeredSeq: registeredSeq))
+    }
+
+    /// The party id.
+    public var id: String {
+        get { box.fields.id }
+        set { mutate { $0.id = newValue } }
+    }
+    /// Display name.
+    public var name: String {
+        get { box.fields.name }
+        set { mutate { $0.name = newValue } }
+    }
+    /// Roles, sorted.
+    public var roles: [Role] {
+        get { box.fields.roles }
+        set { mutate { $0.roles = newValue } }
+    }
+    /// Start of a recycler's or repurposer's authorization, if granted.
+    public var authorizedFrom: Timestamp? {
+        get { box.fields.authorizedFrom }
+        set { mutate { $0.authorizedFrom = newValue } }
+    }
+    /// End (exclusive) of that authorization.
+    public var authorizedUntil: Timestamp? {
+        get { box.fields.authorizedUntil }
+        set { mutate { $0.authorizedUntil = newValue } }
+    }
+    /// The entry that registered the party.
+    public var registeredSeq: UInt64 {
+        get { box.fields.registeredSeq }
+        set { mutate { $0.registeredSeq = newValue } }
+    }
+
+    /// Equal when every field is.
+    public static func == (lhs: PartyState, rhs: PartyState) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+}
+
+/// A key and its validity window `[validFrom, validUntil)` (copy-on-write, see `SharedFields`).
 public struct KeyState: Sendable, Equatable {
+    /// The stored fields.
+    struct Fields: Equatable {
+        var keyID: String
+        var party: String
+        var publicKey: Ed25519PublicKey
+        var validFrom: Timestamp
+        var validUntil: Timestamp? = nil
+        var addedSeq: UInt64
+        var revokedSeq: UInt64? = nil
+    }
+
+    private var box: SharedFields<Fields>
+
+    private mutating func mutate(_ change: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
+        change(&box.fields)
+    }
+
+    /// A state from its fields; the optional ones default to absent.
+    public init(keyID: String, party: String, publicKey: Ed25519PublicKey, validFrom: Timestamp, validUntil: Timestamp? = nil, addedSeq: UInt64, revokedSeq: UInt64? = nil) {
+        box = SharedFields(Fields(keyID: keyID, party: party, publicKey: publicKey, validFrom: validFrom, validUntil: validUntil, addedSeq: addedSeq, revokedSeq: revokedSeq))
+    }
+
     /// 16-hex key id.
-    public var keyID: String
+    public var keyID: String {
+        get { box.fields.keyID }
+        set { mutate { $0.keyID = newValue } }
+    }
     /// The owning party id, or `operator`.
-    public var party: String
+    public var party: String {
+        get { box.fields.party }
+        set { mutate { $0.party = newValue } }
+    }
     /// The key itself.
-    public var publicKey: Ed25519PublicKey
+    public var publicKey: Ed25519PublicKey {
+        get { box.fields.publicKey }
+        set { mutate { $0.publicKey = newValue } }
+    }
     /// First instant at which signatures are accepted.
-    public var validFrom: Timestamp
+    public var validFrom: Timestamp {
+        get { box.fields.validFrom }
+        set { mutate { $0.validFrom = newValue } }
+    }
     /// First instant at which they are no longer accepted, once revoked.
-    public var validUntil: Timestamp?
+    public var validUntil: Timestamp? {
+        get { box.fields.validUntil }
+        set { mutate { $0.validUntil = newValue } }
+    }
     /// The entry that added the key.
-    public var addedSeq: UInt64
+    public var addedSeq: UInt64 {
+        get { box.fields.addedSeq }
+        set { mutate { $0.addedSeq = newValue } }
+    }
     /// The entry that revoked it.
-    public var revokedSeq: UInt64?
+    public var revokedSeq: UInt64? {
+        get { box.fields.revokedSeq }
+        set { mutate { $0.revokedSeq = newValue } }
+    }
+
+    /// Equal when every field is.
+    public static func == (lhs: KeyState, rhs: KeyState) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
 
     /// Whether an event happening at `t` may be signed with this key.
     public func isValid(at t: Timestamp) -> Bool {
@@ -39,12 +143,7 @@ public struct KeyState: Sendable, Equatable {
     }
 }
 
-/// A pack's current state, derived from its events.
-///
-/// Copy-on-write over one boxed set of fields: the rules read a pack's state, derive the next
-/// one and hand it on for every pack event, and a plain struct of this size (a dozen strings)
-/// was copied and moved by value several times per event. A copy is now one reference count;
-/// the fields are copied once, when a shared state is first changed.
+/// A pack's current state, derived from its events (copy-on-write, see `SharedFields`).
 public struct PackState: Sendable, Equatable {
     /// The stored fields.
     struct Fields: Equatable {
@@ -74,22 +173,16 @@ public struct PackState: Sendable, Equatable {
         var recoveredJSON: String = ""
     }
 
-    /// Immutable once shared; `mutate` copies it first unless this state holds the only reference.
-    private final class Box: @unchecked Sendable {
-        var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
+    private var box: SharedFields<Fields>
 
     private mutating func mutate(_ change: (inout Fields) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
         change(&box.fields)
     }
 
     /// A state from its fields; the optional ones default to absent.
     public init(pack: String, status: PackStatus, custodian: String, producer: String, category: String, chemistry: String, massKg: Double, energyKwh: Double, producedSeq: UInt64, lastSeq: UInt64, lastAt: Timestamp, placedAt: Timestamp? = nil, placedMarket: String? = nil, repurposedInto: String? = nil, derivedFrom: [String], materialsJSON: String = "", collectedAt: Timestamp? = nil, intakeAt: Timestamp? = nil, intakeKg: Double? = nil, intakeBy: String? = nil, recoveredAt: Timestamp? = nil, inputKg: Double? = nil, outputKg: Double? = nil, recoveredJSON: String = "") {
-        box = Box(Fields(pack: pack, status: status, custodian: custodian, producer: producer, category: category, chemistry: chemistry, massKg: massKg, energyKwh: energyKwh, producedSeq: producedSeq, lastSeq: lastSeq, lastAt: lastAt, placedAt: placedAt, placedMarket: placedMarket, repurposedInto: repurposedInto, derivedFrom: derivedFrom, materialsJSON: materialsJSON, collectedAt: collectedAt, intakeAt: intakeAt, intakeKg: intakeKg, intakeBy: intakeBy, recoveredAt: recoveredAt, inputKg: inputKg, outputKg: outputKg, recoveredJSON: recoveredJSON))
+        box = SharedFields(Fields(pack: pack, status: status, custodian: custodian, producer: producer, category: category, chemistry: chemistry, massKg: massKg, energyKwh: energyKwh, producedSeq: producedSeq, lastSeq: lastSeq, lastAt: lastAt, placedAt: placedAt, placedMarket: placedMarket, repurposedInto: repurposedInto, derivedFrom: derivedFrom, materialsJSON: materialsJSON, collectedAt: collectedAt, intakeAt: intakeAt, intakeKg: intakeKg, intakeBy: intakeBy, recoveredAt: recoveredAt, inputKg: inputKg, outputKg: outputKg, recoveredJSON: recoveredJSON))
     }
 
     /// The pack id.
