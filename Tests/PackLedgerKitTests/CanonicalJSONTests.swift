@@ -452,7 +452,9 @@ func hostileNestingFailsFastWithoutRecursion() {
 /// canonical order the same way.
 @Test func topLevelMembersMatchTheParsedObject() throws {
     for text in [#"{"a":1,"b":{"c":[2]},"z":"y"}"#, #"{"b":1,"a":2}"#, #"{ "a" : 1 }"#, #"{"é":1,"z":2}"#, #"{"z":1,"é":2}"#, "{}",
-                 #"{"d":{"m":{"x":1},"n":[{"y":2}]},"e":{},"f":[{"g":1}]}"#, #"{"d":{"z":1, "a":2}}"#] {
+                 #"{"d":{"m":{"x":1},"n":[{"y":2}]},"e":{},"f":[{"g":1}]}"#, #"{"d":{"z":1, "a":2}}"#,
+                 #"{"a":1,"ab":2}"#, #"{"ab":1,"a":2}"#, #"{"":1,"a":2}"#, #"{"a":1,"":2}"#, #"{"d":{"ab":1,"a":2}}"#, #"{"d":{"a":1,"ab":2}}"#,
+                 #"{"\u0061":1,"b":2}"#, #"{"a\"":1,"b":2}"#] {
         let bytes = Array(text.utf8)
         let noted = try JSONParser.parseNotingCanonical(bytes, members: true)
         let members = try #require(noted.members, "\(text)")
@@ -470,7 +472,7 @@ func hostileNestingFailsFastWithoutRecursion() {
         if text.hasPrefix(#"{"d":{"m""#) { #expect(members.first?.objectMembers?.map(\.key) == ["m", "n"]) }
     }
     for text in [#"{"a":1,"a":2}"#, #"{"b":1,"a":2,"b":3}"#, "{\"é\":1,\"e\u{301}\":2}", "{\"e\u{301}\":1,\"é\":2}",
-                 #"{"d":{"a":1,"a":2}}"#, "{\"d\":{\"é\":1,\"e\u{301}\":2}}"] {
+                 #"{"d":{"a":1,"a":2}}"#, "{\"d\":{\"é\":1,\"e\u{301}\":2}}", #"{"a":1,"\u0061":2}"#, #"{"d":{"a":1,"\u0061":2}}"#] {
         let error = #expect(throws: JSONError.self, "\(text)") { try JSONParser.parseNotingCanonical(Array(text.utf8), members: true) }
         #expect(error?.code == .duplicateKey, "\(text)")
         #expect(throws: JSONError.self) { try JSONParser.parse(text) }

@@ -235,6 +235,8 @@ private struct ParserCore {
     private struct Member {
         var key: String
         var offset: Int
+        /// Just past the key's closing quote.
+        var keyEnd: Int
         var value: JSONValue
         /// Where the value ends; kept only in `keepTopLevelMembers` mode.
         var end = 0
@@ -422,11 +424,12 @@ private struct ParserCore {
         guard bytes[index] == Byte.quote else { throw try unexpectedError(expected: "a string key") }
         let keyOffset = index
         let key = try parseString()
+        let keyEnd = index
         skipWhitespace()
         guard index < count else { throw endError("expected ':' after object key") }
         guard bytes[index] == Byte.colon else { throw try unexpectedError(expected: "':' after object key") }
         index += 1
-        return Member(key: key, offset: keyOffset, value: .null)
+        return Member(key: key, offset: keyOffset, keyEnd: keyEnd, value: .null)
     }
 
     /// A closed object's members (those of `members` from `start` on) as a list, with the same
@@ -436,9 +439,11 @@ private struct ParserCore {
     /// cost a reference count per key, value and list of every event, and again to free them.
     private mutating func memberList(_ members: inout [Member], from start: Int) throws(JSONError) -> [JSONMember] {
         var ordered = true
+        var previous: Range<Int>?
         for i in start..<members.count {
-            guard members[i].key.utf8.allSatisfy({ $0 < 0x80 }),
-                  i == start || members[i - 1].key.utf8.lexicographicallyPrecedes(members[i].key.utf8) else { ordered = false; break }
+            let spelling = members[i].offset + 1..<members[i].keyEnd - 1
+            guard isPlainASCII(spelling, after: previous) else { ordered = false; break }
+            previous = spelling
         }
         // Sorted ASCII keys are also in RFC 8785 order (UTF-16 order is byte order for ASCII);
         // anything else goes through makeObject, which notes the order and finds repeats.
@@ -453,6 +458,17 @@ private struct ParserCore {
             list.append(JSONMember(key: key, objectMembers: objectMembers, value: value, range: members[i].offset..<members[i].end))
         }
         return list
+    }
+
+    /// Whether the input bytes `key` (a key between its quotes) are ASCII without escapes, so
+    /// that they are the key itself, and come strictly after the bytes `previous` when given.
+    /// Read from the input, not the parsed strings: the generic UTF-8 view comparison this
+    /// replaces was a few percent of `verify`, for every member of every event.
+    private func isPlainASCII(_ key: Range<Int>, after previous: Range<Int>?) -> Bool {
+        for i in key where bytes[i] >= 0x80 || bytes[i] == Byte.backslash { return false }
+        guard let previous else { return true }
+        for (p, k) in zip(previous, key) where bytes[p] != bytes[k] { return bytes[p] < bytes[k] }
+        return previous.count < key.count
     }
 
     /// Builds a closed object with one hash per key, rejecting its first repeated key in document order.
