@@ -343,6 +343,22 @@ func rejectsMalformedNumbers(text: String, offset: Int) {
     #expect(parseError("1", limits: .init(maxDepth: 0)) == nil)
 }
 
+/// Containers nested past the parser's inline frames (eight) and back out come back intact:
+/// each level's kind and items, with siblings before and after the deep part.
+@Test func deepMixedNestingRoundTrips() throws {
+    for depth in [7, 8, 9, 12, 20, 32] {
+        var value: JSONValue = "leaf"
+        for level in 0..<depth {
+            value = level % 2 == 0 ? .array([.number(Double(level)), value, .bool(true)])
+                                   : .object(["a\(level)": .number(Double(level)), "m": value, "z": .null])
+        }
+        let bytes = CanonicalJSON.encode(value)
+        #expect(try JSONParser.parse(bytes) == value, "depth \(depth)")
+        let noted = try JSONParser.parseNotingCanonical(bytes, members: true)
+        #expect(noted.isCanonical && noted.value == value, "depth \(depth)")
+    }
+}
+
 @Test(.timeLimit(.minutes(1)))
 func hostileNestingFailsFastWithoutRecursion() {
     let hostile = [UInt8](repeating: UInt8(ascii: "["), count: 100_000)

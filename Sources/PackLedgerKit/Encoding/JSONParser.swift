@@ -232,6 +232,43 @@ private struct ParserCore {
         var start: Int  // where this container's items begin in the shared buffer
     }
 
+    /// The open containers, innermost last. The first eight are held inline (an event nests
+    /// three deep) and only deeper ones in an array: a stack array cost an allocation for
+    /// every document parsed.
+    private struct FrameStack {
+        private static let inlineCount = 8
+        private var inline: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+        private var overflow: [Int] = []
+        private(set) var count = 0
+
+        // A frame packed in one word: where its items start, shifted left, and whether it is an object.
+        private static func pack(_ frame: Frame) -> Int { frame.start << 1 | (frame.isObject ? 1 : 0) }
+        private static func unpack(_ word: Int) -> Frame { Frame(isObject: word & 1 == 1, start: word >> 1) }
+
+        var isEmpty: Bool { count == 0 }
+        var last: Frame? { count == 0 ? nil : self[count - 1] }
+
+        subscript(i: Int) -> Frame {
+            guard i < FrameStack.inlineCount else { return FrameStack.unpack(overflow[i - FrameStack.inlineCount]) }
+            return FrameStack.unpack(withUnsafeBytes(of: inline) { $0.load(fromByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) })
+        }
+
+        mutating func append(_ frame: Frame) {
+            let word = FrameStack.pack(frame), offset = count * MemoryLayout<Int>.stride
+            if count < FrameStack.inlineCount {
+                withUnsafeMutableBytes(of: &inline) { $0.storeBytes(of: word, toByteOffset: offset, as: Int.self) }
+            } else {
+                overflow.append(word)
+            }
+            count += 1
+        }
+
+        mutating func removeLast() {
+            count -= 1
+            if count >= FrameStack.inlineCount { overflow.removeLast() }
+        }
+    }
+
     private struct Member {
         var key: String
         var offset: Int
@@ -286,7 +323,7 @@ private struct ParserCore {
     // Elements and members of all open containers share two flat buffers, so each finished
     // array or object costs one exact-size allocation instead of repeated growth.
     private mutating func parseValue() throws(JSONError) -> JSONValue {
-        var frames: [Frame] = []
+        var frames = FrameStack()
         var elements: [JSONValue] = []
         var members: [Member] = []
 
@@ -301,7 +338,6 @@ private struct ParserCore {
             switch byte {
             case Byte.openBracket:
                 try checkDepth(frames.count + 1)
-                if frames.capacity == 0 { frames.reserveCapacity(8) }
                 index += 1
                 skipWhitespace()
                 if index < count && bytes[index] == Byte.closeBracket {
@@ -315,7 +351,6 @@ private struct ParserCore {
                 try checkDepth(frames.count + 1)
                 // One allocation each for a typical event (a dozen members, two levels) instead
                 // of growth from one by doubling, which cost four or five per document.
-                if frames.capacity == 0 { frames.reserveCapacity(8) }
                 if members.capacity == 0 { members.reserveCapacity(16) }
                 index += 1
                 skipWhitespace()

@@ -152,6 +152,7 @@ struct DataReader {
             throw LedgerError(.malformed, "\(field(key)) must be an object", at: ErrorLocation(field: field(key)))
         }
         var out: [(name: String, kg: Double)] = []
+        out.reserveCapacity(object.count)
         for (name, v) in object.sorted(by: { $0.key < $1.key }) {
             var path: String { "\(field(key)).\(name)" }
             if let allowed, !allowed.contains(name) {
@@ -169,8 +170,9 @@ struct DataReader {
     /// for the object, written from the pairs instead of re-encoding a dictionary (the names
     /// are ASCII, so their ascending order is RFC 8785's UTF-16 order).
     static func canonicalJSON(_ map: [(name: String, kg: Double)]) -> String {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        out.reserveCapacity(16 * map.count + 2)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 * map.count + 2)
+        out.append(UInt8(ascii: "{"))
         for (i, item) in map.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             CanonicalJSON.appendString(item.name, to: &out)
