@@ -55,6 +55,21 @@ struct FormatTests {
         #expect(String(decoding: out, as: UTF8.self) == "x\(value)")
     }
 
+    /// The array-free forms agree with the array ones: an event key's lent bytes, and base64
+    /// appended after what a buffer already holds.
+    @Test func arrayFreeEncodingsAgree() throws {
+        for text in ["00000000-0000-4000-8000-000000000001", "FFFFFFFF-ffff-4FFF-bfff-0123456789AB", "9749eb75-fce8-48e5-91b6-645ea3597c78"] {
+            let key = try #require(EventKey(uuid: text))
+            #expect(key.withBytes { Array($0) } == key.bytes)
+        }
+        for count in 0..<8 {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 5) }
+            var out = Array("sig ".utf8)
+            Base64.append(bytes, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == "sig " + Base64.encode(bytes))
+        }
+    }
+
     /// The header ends at the first empty line, after six lines (batch member) or seven (signed
     /// event): every cut inside the header, a missing blank line or an extra line is malformed,
     /// and event bytes holding newlines of their own do not move the split.

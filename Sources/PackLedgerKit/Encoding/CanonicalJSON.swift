@@ -228,6 +228,13 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10))
             rest /= 10
         } while rest > 0
-        out[start...].reverse()
+        // Reversed by swapping in place: reversing the slice `out[start...]` copied it to a new
+        // array, an allocation for every number written into every entry header.
+        var low = start, high = out.count - 1
+        while low < high {
+            out.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
     }
 }

@@ -65,7 +65,14 @@ public enum Base64 {
     /// Encodes bytes as padded standard base64.
     public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        append(bytes, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the padded standard base64 of `bytes` to `out`: an entry header writes its
+    /// signature straight into its buffer, without a string in between.
+    static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
         var i = 0
         while i + 3 <= bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
@@ -89,7 +96,6 @@ public enum Base64 {
             out.append(alphabet[Int(n >> 6 & 63)])
             out.append(UInt8(ascii: "="))
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes padded standard base64; nil on any deviation, including non-zero pad bits,

@@ -90,7 +90,7 @@ public final class Entry: Sendable {
         attestation.append(contentsOf: "key ".utf8)
         attestation.append(contentsOf: keyID.utf8)
         attestation.append(contentsOf: "\nsig ".utf8)
-        attestation.append(contentsOf: Base64.encode(signature).utf8)
+        Base64.append(signature, to: &attestation)
         attestation.append(UInt8(ascii: "\n"))
         self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: attestation,
                   keyID: keyID, signature: signature, batch: nil, eventBytes: eventBytes)
@@ -98,7 +98,9 @@ public final class Entry: Sendable {
 
     /// Builds the bytes of a new batch-member entry.
     public convenience init(seq: UInt64, recordedAt: Timestamp, prev: Digest, batch: BatchRef, eventBytes: [UInt8]) {
-        var attestation = Array("batch ".utf8)
+        var attestation: [UInt8] = []
+        attestation.reserveCapacity(48)
+        attestation.append(contentsOf: "batch ".utf8)
         CanonicalJSON.appendDecimal(batch.manifest, to: &attestation)
         attestation.append(UInt8(ascii: " "))
         CanonicalJSON.appendDecimal(batch.index, to: &attestation)

@@ -57,6 +57,12 @@ public struct EventKey: Hashable, Sendable {
         self.low = parsed.1
     }
 
+    /// Lends `body` the 16 bytes of `bytes` without building an array (an event key is bound
+    /// for every appended event and every lookup).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { body($0) }
+    }
+
     /// The 16 bytes, as the `event_ids` table stores them.
     public var bytes: [UInt8] {
         var out = [UInt8](repeating: 0, count: 16)

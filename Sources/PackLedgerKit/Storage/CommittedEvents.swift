@@ -29,7 +29,7 @@ final class CommittedEvents: @unchecked Sendable {
         var found: [EventKey: EventRecord] = [:]
         for key in keys.sorted(by: { ($0.high, $0.low) < ($1.high, $1.low) }) {
             select.reset()
-            try select.set(1, key.bytes)
+            try select.set(1, key)
             guard try select.step() else { continue }
             found[key] = try SQLState.eventRecord(row: select)
         }

@@ -99,7 +99,7 @@ final class SQLState: LedgerStateView {
     private func flushLookups() throws(LedgerError) {
         for (key, seq) in pendingEventIDs.sorted(by: { ($0.key.high, $0.key.low) < ($1.key.high, $1.key.low) }) {
             insertEventID.reset()
-            try insertEventID.set(1, key.bytes)
+            try insertEventID.set(1, key)
             try insertEventID.set(2, seq)
             try insertEventID.run()
         }
@@ -222,7 +222,7 @@ final class SQLState: LedgerStateView {
         } else {
             s = selectEvent
             s.reset()
-            try s.set(1, eventKey.bytes)
+            try s.set(1, eventKey)
         }
         defer { s.reset() }
         guard try s.step() else { return nil }
@@ -299,5 +299,12 @@ final class SQLState: LedgerStateView {
         try s.set(23, p.outputKg)
         try s.set(24, p.recoveredJSON)
         try s.run()
+    }
+}
+
+extension Statement {
+    /// Binds an event key's 16 bytes (`EventKey.bytes`) without building an array of them.
+    func set(_ index: Int32, _ key: EventKey) throws(LedgerError) {
+        try check(key.withBytes { bindBlob(index, $0) }, index)
     }
 }

@@ -180,7 +180,7 @@ public final class Statement {
     // Typed binds for hot paths: no existential boxing, no dynamic casts. Named `set` so that
     // an integer literal index can never be taken for a value of the variadic `bind`.
 
-    private func check(_ rc: Int32, _ index: Int32) throws(LedgerError) {
+    func check(_ rc: Int32, _ index: Int32) throws(LedgerError) {
         guard rc == SQLITE_OK else { throw database.error("cannot bind parameter \(index)") }
     }
 
@@ -211,11 +211,12 @@ public final class Statement {
     }
     /// Binds a blob.
     public func set(_ index: Int32, _ value: [UInt8]) throws(LedgerError) {
-        let rc = value.withUnsafeBytes { bytes in
-            if let kept = stash(bytes) { return sqlite3_bind_blob(handle, index, kept, Int32(bytes.count), nil) }
-            return sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), packledger_sqlite_transient())
-        }
-        try check(rc, index)
+        try check(value.withUnsafeBytes { bindBlob(index, $0) }, index)
+    }
+    /// Binds a blob lent for the call only (it is copied); the SQLite result code.
+    func bindBlob(_ index: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        if let kept = stash(bytes) { return sqlite3_bind_blob(handle, index, kept, Int32(bytes.count), nil) }
+        return sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), packledger_sqlite_transient())
     }
     /// Runs the statement with `blob` bound to parameter `index` without SQLite copying it (the
     /// bytes stay valid for the whole run); the other parameters must be set already.
