@@ -85,39 +85,35 @@ public final class Entry: Sendable {
 
     /// Builds the bytes of a new entry whose event carries its own signature.
     public convenience init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8], eventBytes: [UInt8]) {
-        var attestation: [UInt8] = []
-        attestation.reserveCapacity(112)
-        attestation.append(contentsOf: "key ".utf8)
-        attestation.append(contentsOf: keyID.utf8)
-        attestation.append(contentsOf: "\nsig ".utf8)
-        Base64.append(signature, to: &attestation)
-        attestation.append(UInt8(ascii: "\n"))
-        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: attestation,
-                  keyID: keyID, signature: signature, batch: nil, eventBytes: eventBytes)
+        self.init(seq: seq, recordedAt: recordedAt, prev: prev, keyID: keyID, signature: signature, batch: nil, eventBytes: eventBytes) { bytes in
+            bytes.append(contentsOf: "key ".utf8)
+            bytes.append(contentsOf: keyID.utf8)
+            bytes.append(contentsOf: "\nsig ".utf8)
+            Base64.append(signature, to: &bytes)
+        }
     }
 
     /// Builds the bytes of a new batch-member entry.
     public convenience init(seq: UInt64, recordedAt: Timestamp, prev: Digest, batch: BatchRef, eventBytes: [UInt8]) {
-        var attestation: [UInt8] = []
-        attestation.reserveCapacity(48)
-        attestation.append(contentsOf: "batch ".utf8)
-        CanonicalJSON.appendDecimal(batch.manifest, to: &attestation)
-        attestation.append(UInt8(ascii: " "))
-        CanonicalJSON.appendDecimal(batch.index, to: &attestation)
-        attestation.append(UInt8(ascii: "\n"))
-        self.init(seq: seq, recordedAt: recordedAt, prev: prev, attestation: attestation,
-                  keyID: "", signature: [], batch: batch, eventBytes: eventBytes)
+        self.init(seq: seq, recordedAt: recordedAt, prev: prev, keyID: "", signature: [], batch: batch, eventBytes: eventBytes) { bytes in
+            bytes.append(contentsOf: "batch ".utf8)
+            CanonicalJSON.appendDecimal(batch.manifest, to: &bytes)
+            bytes.append(UInt8(ascii: " "))
+            CanonicalJSON.appendDecimal(batch.index, to: &bytes)
+        }
     }
 
     private static let magicLine = Array("\(magic)\nseq ".utf8)
     private static let timeLabel = Array("\ntime ".utf8)
     private static let prevLabel = Array("\nprev ".utf8)
 
-    // The header is written byte by byte into one buffer: every append goes through here.
-    private init(seq: UInt64, recordedAt: Timestamp, prev: Digest, attestation: [UInt8], keyID: String, signature: [UInt8],
-                 batch: BatchRef?, eventBytes: [UInt8]) {
+    // The header is written byte by byte into one buffer, the attestation line(s) included by
+    // `attest` (not built apart and copied in): every append goes through here.
+    private init(seq: UInt64, recordedAt: Timestamp, prev: Digest, keyID: String, signature: [UInt8],
+                 batch: BatchRef?, eventBytes: [UInt8], attest: (inout [UInt8]) -> Void) {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(160 + attestation.count + eventBytes.count)
+        // Fixed lines, then at most "key " + 16 hex + "\nsig " + 88 base64 or a batch line.
+        bytes.reserveCapacity(272 + keyID.utf8.count + eventBytes.count)
         bytes.append(contentsOf: Entry.magicLine)
         CanonicalJSON.appendDecimal(seq, to: &bytes)
         bytes.append(contentsOf: Entry.timeLabel)
@@ -125,7 +121,8 @@ public final class Entry: Sendable {
         bytes.append(contentsOf: Entry.prevLabel)
         prev.withUnsafeBytes { Hex.append($0, to: &bytes) }
         bytes.append(UInt8(ascii: "\n"))
-        bytes.append(contentsOf: attestation)
+        attest(&bytes)
+        bytes.append(UInt8(ascii: "\n"))
         bytes.append(UInt8(ascii: "\n"))
         bytes.append(contentsOf: eventBytes)
         self.seq = seq

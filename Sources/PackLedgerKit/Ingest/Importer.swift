@@ -37,6 +37,14 @@ public enum Ingest {
     /// The event of a record, with `actor` filled in from `defaultActor` when absent.
     static func event(_ record: InputRecord, defaultActor: String?, file: String) throws(LedgerError) -> Event {
         if let failure = record.failure { throw failure }
+        // An event line that names its actor and carries no signature (every member of a batch)
+        // is the event as it stands: its member list is shared, not copied member by member.
+        if !record.members.contains(where: { isSignatureMember($0.key) }), let actor = record["actor"] {
+            if let defaultActor, actor.stringValue != defaultActor {
+                throw LedgerError(.malformed, "actor \(actor.stringValue ?? "?") is not --actor \(defaultActor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
+            }
+            return try Event(members: record.members)
+        }
         // Reserved up front (one allocation): `filter` grows its result by appending.
         var members: [JSONMember] = []
         members.reserveCapacity(record.members.count + 1)
