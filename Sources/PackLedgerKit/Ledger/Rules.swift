@@ -58,13 +58,16 @@ enum DataKeys {
 
 /// Reads typed fields out of `data`, naming the field in every error.
 struct DataReader {
+    /// The event whose `data` is read. The member list is read through it rather than held:
+    /// holding it retained the list, which the parsing thread allocated, and that reference
+    /// count missed the appending thread's cache for every event.
+    let event: Event
     /// The event's `data` members (keys distinct).
-    let members: [JSONMember]
-    let kind: EventKind
+    var members: [JSONMember] { event.dataMembers }
+    var kind: EventKind { event.kind }
 
     init(_ event: Event) {
-        members = event.dataMembers
-        kind = event.kind
+        self.event = event
     }
 
     /// The field named `key`, if present.
