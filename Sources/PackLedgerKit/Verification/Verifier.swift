@@ -92,7 +92,7 @@ public struct Verifier {
         func mismatch(_ what: String) -> LedgerError { LedgerError(.integrity, "projection out of step with the entries: \(what)") }
         let packs = try ledger.packs()
         guard packs.count == state.packs.count else { throw mismatch("\(packs.count) packs stored, \(state.packs.count) derived") }
-        for p in packs where state.packs[p.pack] != p {
+        for p in packs where state.pack(p.pack) != p {
             throw mismatch("pack \(p.pack) differs from its replayed state").located(entry: p.lastSeq)
         }
         let parties = try ledger.parties()
