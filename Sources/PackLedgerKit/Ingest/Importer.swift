@@ -360,6 +360,10 @@ final class BackgroundJob<R: Sendable>: @unchecked Sendable {
 /// Reads and prepares import units: parsing, canonical bytes, signing unsigned lines, checking
 /// signatures and batch roots. Runs on other threads than the appends, one unit at a time.
 final class ImportPreparer: @unchecked Sendable {
+    /// How many events ahead of the one being appended the appending thread starts loading
+    /// that event's lookup (`SQLState.prefetchLookup`): far enough to cover a memory access.
+    static let lookAhead = 8
+
     let reader: RecordReader
     let actor: String?
     let key: Ed25519PrivateKey?
@@ -565,6 +569,9 @@ extension Ledger {
                     throw error
                 case .singles(let records, let prepared, let committed):
                     for (i, result) in prepared.enumerated() {
+                        if i + ImportPreparer.lookAhead < prepared.count, case .success(let ahead) = prepared[i + ImportPreparer.lookAhead] {
+                            state.prefetchLookup(ahead.event.event.eventKey)
+                        }
                         do throws(LedgerError) {
                             let p = try result.get()
                             state.committedHint = committed.hint(p.event.event.eventKey)
@@ -600,6 +607,7 @@ extension Ledger {
         }
         count(result)
         for (i, m) in members.enumerated() {
+            if i + ImportPreparer.lookAhead < members.count { state.prefetchLookup(members[i + ImportPreparer.lookAhead].event.eventKey) }
             let at = ErrorLocation(file: file, line: m.line)
             state.committedHint = committed.hint(m.event.eventKey)
             if !result.isNew {

@@ -1,3 +1,5 @@
+import CSQLite
+
 /// Event-id lookups against the ledger as it was committed when an import began, on a second,
 /// read-only connection: the import's reading thread answers "is this event already in the
 /// ledger?" for a whole unit ahead of time, so the thread that appends does not wait on a B-tree
@@ -72,6 +74,15 @@ struct WrittenKeys {
         if bits.isEmpty { bits = [UInt64](repeating: 0, count: WrittenKeys.words) }
         let (word, mask) = WrittenKeys.position(key)
         bits[word] |= mask
+    }
+
+    /// Starts loading the word `key` maps to, which `mayContain` and `insert` will read a few
+    /// events later (see `packledger_prefetch`).
+    func prefetch(_ key: EventKey) {
+        let word = WrittenKeys.position(key).word
+        bits.withUnsafeBufferPointer { words in
+            if let base = words.baseAddress, word < words.count { packledger_prefetch(base + word) }
+        }
     }
 
     /// False only when `key` was certainly not inserted.

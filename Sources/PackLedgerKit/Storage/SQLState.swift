@@ -76,6 +76,11 @@ final class SQLState: LedgerStateView {
     /// costs 8 MiB, which single appends need not pay).
     func useCommittedHints() { hintsEnabled = true }
 
+    /// Starts loading what the `eventRecord` of `key` will read, for a key a few events ahead.
+    func prefetchLookup(_ key: EventKey) {
+        if hintsEnabled { written.prefetch(key) }
+    }
+
     /// Forgets cached registry rows and unwritten pack states; called when a transaction begins
     /// and when one is rolled back.
     func resetCaches() {
