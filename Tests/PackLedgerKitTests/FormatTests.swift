@@ -123,6 +123,16 @@ struct FormatTests {
         let t = try #require(Timestamp(rfc3339: "2024-02-29T13:30:00.25+01:30"))
         #expect(t.rfc3339 == "2024-02-29T12:00:00.25Z")
         #expect(t.rfc3339Micros == "2024-02-29T12:00:00.250000Z")
+        // The fixed-width form at the edges of every field, written after what a buffer holds.
+        for (text, micros) in [("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z"), ("2199-12-31T23:59:59.999999Z", "2199-12-31T23:59:59.999999Z"),
+                               ("2031-07-04T05:06:07.000123Z", "2031-07-04T05:06:07.000123Z"), ("2000-10-10T10:10:10.1Z", "2000-10-10T10:10:10.100000Z")] {
+            var out = Array("time ".utf8)
+            try #require(Timestamp(rfc3339: text)).appendRFC3339Micros(to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == "time " + micros)
+        }
+        var hex = Array("prev ".utf8)
+        Hex.append([0x00, 0x09, 0x0a, 0xf0, 0xff, 0x5c], to: &hex)
+        #expect(String(decoding: hex, as: UTF8.self) == "prev 00090af0ff5c")
         #expect(Timestamp(dateOrTime: "2024-12-31")?.rfc3339 == "2024-12-31T00:00:00Z")
     }
 
