@@ -37,26 +37,24 @@ public enum Ingest {
     /// The event of a record, with `actor` filled in from `defaultActor` when absent.
     static func event(_ record: InputRecord, defaultActor: String?, file: String) throws(LedgerError) -> Event {
         if let failure = record.failure { throw failure }
-        // An event line that names its actor and carries no signature (every member of a batch)
-        // is the event as it stands: its member list is shared, not copied member by member.
-        if !record.members.contains(where: { isSignatureMember($0.key) }), let actor = record["actor"] {
+        let actor = record["actor"]
+        if let actor {
             if let defaultActor, actor.stringValue != defaultActor {
                 throw LedgerError(.malformed, "actor \(actor.stringValue ?? "?") is not --actor \(defaultActor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
             }
+        } else if defaultActor == nil {
+            throw LedgerError(.malformed, "no actor: give one in the record or with --actor", at: ErrorLocation(file: file, line: record.line, field: "actor"))
+        }
+        // A line that names its actor and carries no signature (every member of a batch) is the
+        // event as it stands: its member list is shared, not copied member by member.
+        if actor != nil, !record.members.contains(where: { isSignatureMember($0.key) }) {
             return try Event(members: record.members)
         }
         // Reserved up front (one allocation): `filter` grows its result by appending.
         var members: [JSONMember] = []
         members.reserveCapacity(record.members.count + 1)
         for m in record.members where !isSignatureMember(m.key) { members.append(m) }
-        if let actor = record["actor"] {
-            if let defaultActor, actor.stringValue != defaultActor {
-                throw LedgerError(.malformed, "actor \(actor.stringValue ?? "?") is not --actor \(defaultActor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
-            }
-        } else {
-            guard let defaultActor else {
-                throw LedgerError(.malformed, "no actor: give one in the record or with --actor", at: ErrorLocation(file: file, line: record.line, field: "actor"))
-            }
+        if actor == nil, let defaultActor {
             members.append(JSONMember(key: "actor", value: .string(defaultActor), range: 0..<0))
         }
         return try Event(members: members)

@@ -3,9 +3,19 @@
 /// every event the rules judge, and each copy of a struct holding their strings by value cost a
 /// reference count per string and, for packs, moves of a few hundred bytes. Never changed once
 /// shared, which is why it may cross threads.
-final class SharedFields<Fields: Sendable>: @unchecked Sendable {
+final class SharedFields<Fields: Sendable & Equatable>: @unchecked Sendable {
     var fields: Fields
     init(_ fields: Fields) { self.fields = fields }
+
+    /// Applies `change` to the fields `box` holds, copying them into a box of their own first
+    /// unless `box` is their only holder.
+    static func change(_ box: inout SharedFields, _ change: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
+        change(&box.fields)
+    }
+
+    /// Whether two boxes hold equal fields (the same box certainly does).
+    static func same(_ a: SharedFields, _ b: SharedFields) -> Bool { a === b || a.fields == b.fields }
 }
 
 /// A registered party as of some point in the log (copy-on-write, see `SharedFields`).
@@ -22,11 +32,6 @@ public struct PartyState: Sendable, Equatable {
 
     private var box: SharedFields<Fields>
 
-    private mutating func mutate(_ change: (inout Fields) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
-        change(&box.fields)
-    }
-
     /// A state from its fields; the optional ones default to absent.
     public init(id: String, name: String, roles: [Role], authorizedFrom: Timestamp? = nil, authorizedUntil: Timestamp? = nil, registeredSeq: UInt64) {
         box = SharedFields(Fields(id: id, name: name, roles: roles, authorizedFrom: authorizedFrom, authorizedUntil: authorizedUntil, registeredSeq: registeredSeq))
@@ -35,37 +40,37 @@ public struct PartyState: Sendable, Equatable {
     /// The party id.
     public var id: String {
         get { box.fields.id }
-        set { mutate { $0.id = newValue } }
+        set { SharedFields.change(&box) { $0.id = newValue } }
     }
     /// Display name.
     public var name: String {
         get { box.fields.name }
-        set { mutate { $0.name = newValue } }
+        set { SharedFields.change(&box) { $0.name = newValue } }
     }
     /// Roles, sorted.
     public var roles: [Role] {
         get { box.fields.roles }
-        set { mutate { $0.roles = newValue } }
+        set { SharedFields.change(&box) { $0.roles = newValue } }
     }
     /// Start of a recycler's or repurposer's authorization, if granted.
     public var authorizedFrom: Timestamp? {
         get { box.fields.authorizedFrom }
-        set { mutate { $0.authorizedFrom = newValue } }
+        set { SharedFields.change(&box) { $0.authorizedFrom = newValue } }
     }
     /// End (exclusive) of that authorization.
     public var authorizedUntil: Timestamp? {
         get { box.fields.authorizedUntil }
-        set { mutate { $0.authorizedUntil = newValue } }
+        set { SharedFields.change(&box) { $0.authorizedUntil = newValue } }
     }
     /// The entry that registered the party.
     public var registeredSeq: UInt64 {
         get { box.fields.registeredSeq }
-        set { mutate { $0.registeredSeq = newValue } }
+        set { SharedFields.change(&box) { $0.registeredSeq = newValue } }
     }
 
     /// Equal when every field is.
     public static func == (lhs: PartyState, rhs: PartyState) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+        SharedFields.same(lhs.box, rhs.box)
     }
 }
 
@@ -84,11 +89,6 @@ public struct KeyState: Sendable, Equatable {
 
     private var box: SharedFields<Fields>
 
-    private mutating func mutate(_ change: (inout Fields) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
-        change(&box.fields)
-    }
-
     /// A state from its fields; the optional ones default to absent.
     public init(keyID: String, party: String, publicKey: Ed25519PublicKey, validFrom: Timestamp, validUntil: Timestamp? = nil, addedSeq: UInt64, revokedSeq: UInt64? = nil) {
         box = SharedFields(Fields(keyID: keyID, party: party, publicKey: publicKey, validFrom: validFrom, validUntil: validUntil, addedSeq: addedSeq, revokedSeq: revokedSeq))
@@ -97,42 +97,42 @@ public struct KeyState: Sendable, Equatable {
     /// 16-hex key id.
     public var keyID: String {
         get { box.fields.keyID }
-        set { mutate { $0.keyID = newValue } }
+        set { SharedFields.change(&box) { $0.keyID = newValue } }
     }
     /// The owning party id, or `operator`.
     public var party: String {
         get { box.fields.party }
-        set { mutate { $0.party = newValue } }
+        set { SharedFields.change(&box) { $0.party = newValue } }
     }
     /// The key itself.
     public var publicKey: Ed25519PublicKey {
         get { box.fields.publicKey }
-        set { mutate { $0.publicKey = newValue } }
+        set { SharedFields.change(&box) { $0.publicKey = newValue } }
     }
     /// First instant at which signatures are accepted.
     public var validFrom: Timestamp {
         get { box.fields.validFrom }
-        set { mutate { $0.validFrom = newValue } }
+        set { SharedFields.change(&box) { $0.validFrom = newValue } }
     }
     /// First instant at which they are no longer accepted, once revoked.
     public var validUntil: Timestamp? {
         get { box.fields.validUntil }
-        set { mutate { $0.validUntil = newValue } }
+        set { SharedFields.change(&box) { $0.validUntil = newValue } }
     }
     /// The entry that added the key.
     public var addedSeq: UInt64 {
         get { box.fields.addedSeq }
-        set { mutate { $0.addedSeq = newValue } }
+        set { SharedFields.change(&box) { $0.addedSeq = newValue } }
     }
     /// The entry that revoked it.
     public var revokedSeq: UInt64? {
         get { box.fields.revokedSeq }
-        set { mutate { $0.revokedSeq = newValue } }
+        set { SharedFields.change(&box) { $0.revokedSeq = newValue } }
     }
 
     /// Equal when every field is.
     public static func == (lhs: KeyState, rhs: KeyState) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+        SharedFields.same(lhs.box, rhs.box)
     }
 
     /// Whether an event happening at `t` may be signed with this key.
@@ -175,11 +175,6 @@ public struct PackState: Sendable, Equatable {
 
     private var box: SharedFields<Fields>
 
-    private mutating func mutate(_ change: (inout Fields) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
-        change(&box.fields)
-    }
-
     /// A state over `fields`, for a store that keeps packs' fields flat (`MemoryState`).
     init(fields: Fields) {
         box = SharedFields(fields)
@@ -196,128 +191,128 @@ public struct PackState: Sendable, Equatable {
     /// The pack id.
     public var pack: String {
         get { box.fields.pack }
-        set { mutate { $0.pack = newValue } }
+        set { SharedFields.change(&box) { $0.pack = newValue } }
     }
     /// Lifecycle status.
     public var status: PackStatus {
         get { box.fields.status }
-        set { mutate { $0.status = newValue } }
+        set { SharedFields.change(&box) { $0.status = newValue } }
     }
     /// The party holding it now.
     public var custodian: String {
         get { box.fields.custodian }
-        set { mutate { $0.custodian = newValue } }
+        set { SharedFields.change(&box) { $0.custodian = newValue } }
     }
     /// The party responsible under EPR.
     public var producer: String {
         get { box.fields.producer }
-        set { mutate { $0.producer = newValue } }
+        set { SharedFields.change(&box) { $0.producer = newValue } }
     }
     /// Battery category.
     public var category: String {
         get { box.fields.category }
-        set { mutate { $0.category = newValue } }
+        set { SharedFields.change(&box) { $0.category = newValue } }
     }
     /// Chemistry.
     public var chemistry: String {
         get { box.fields.chemistry }
-        set { mutate { $0.chemistry = newValue } }
+        set { SharedFields.change(&box) { $0.chemistry = newValue } }
     }
     /// Declared mass.
     public var massKg: Double {
         get { box.fields.massKg }
-        set { mutate { $0.massKg = newValue } }
+        set { SharedFields.change(&box) { $0.massKg = newValue } }
     }
     /// Declared energy.
     public var energyKwh: Double {
         get { box.fields.energyKwh }
-        set { mutate { $0.energyKwh = newValue } }
+        set { SharedFields.change(&box) { $0.energyKwh = newValue } }
     }
     /// The `produced` entry.
     public var producedSeq: UInt64 {
         get { box.fields.producedSeq }
-        set { mutate { $0.producedSeq = newValue } }
+        set { SharedFields.change(&box) { $0.producedSeq = newValue } }
     }
     /// The latest entry about this pack.
     public var lastSeq: UInt64 {
         get { box.fields.lastSeq }
-        set { mutate { $0.lastSeq = newValue } }
+        set { SharedFields.change(&box) { $0.lastSeq = newValue } }
     }
     /// `at` of the latest event: later events may not go back before it.
     public var lastAt: Timestamp {
         get { box.fields.lastAt }
-        set { mutate { $0.lastAt = newValue } }
+        set { SharedFields.change(&box) { $0.lastAt = newValue } }
     }
     /// Placing on the market: the first `sold` or `installed`.
     public var placedAt: Timestamp? {
         get { box.fields.placedAt }
-        set { mutate { $0.placedAt = newValue } }
+        set { SharedFields.change(&box) { $0.placedAt = newValue } }
     }
     /// Market of that placing, when stated.
     public var placedMarket: String? {
         get { box.fields.placedMarket }
-        set { mutate { $0.placedMarket = newValue } }
+        set { SharedFields.change(&box) { $0.placedMarket = newValue } }
     }
     /// The second-life pack this one was repurposed into.
     public var repurposedInto: String? {
         get { box.fields.repurposedInto }
-        set { mutate { $0.repurposedInto = newValue } }
+        set { SharedFields.change(&box) { $0.repurposedInto = newValue } }
     }
     /// The packs this one was made from.
     public var derivedFrom: [String] {
         get { box.fields.derivedFrom }
-        set { mutate { $0.derivedFrom = newValue } }
+        set { SharedFields.change(&box) { $0.derivedFrom = newValue } }
     }
     /// Declared material content (`produced` data.materials_kg) as RFC 8785 JSON, or empty.
     public var materialsJSON: String {
         get { box.fields.materialsJSON }
-        set { mutate { $0.materialsJSON = newValue } }
+        set { SharedFields.change(&box) { $0.materialsJSON = newValue } }
     }
     /// First `collected`, or the `intake` when it was never collected: when it became waste
     /// collected for the EPR collection figure.
     public var collectedAt: Timestamp? {
         get { box.fields.collectedAt }
-        set { mutate { $0.collectedAt = newValue } }
+        set { SharedFields.change(&box) { $0.collectedAt = newValue } }
     }
     /// When a recycler took it in.
     public var intakeAt: Timestamp? {
         get { box.fields.intakeAt }
-        set { mutate { $0.intakeAt = newValue } }
+        set { SharedFields.change(&box) { $0.intakeAt = newValue } }
     }
     /// The weighed intake mass.
     public var intakeKg: Double? {
         get { box.fields.intakeKg }
-        set { mutate { $0.intakeKg = newValue } }
+        set { SharedFields.change(&box) { $0.intakeKg = newValue } }
     }
     /// The recycler that took it in.
     public var intakeBy: String? {
         get { box.fields.intakeBy }
-        set { mutate { $0.intakeBy = newValue } }
+        set { SharedFields.change(&box) { $0.intakeBy = newValue } }
     }
     /// When it was recovered.
     public var recoveredAt: Timestamp? {
         get { box.fields.recoveredAt }
-        set { mutate { $0.recoveredAt = newValue } }
+        set { SharedFields.change(&box) { $0.recoveredAt = newValue } }
     }
     /// `recovered` data.input_kg.
     public var inputKg: Double? {
         get { box.fields.inputKg }
-        set { mutate { $0.inputKg = newValue } }
+        set { SharedFields.change(&box) { $0.inputKg = newValue } }
     }
     /// `recovered` data.recycled_output_kg.
     public var outputKg: Double? {
         get { box.fields.outputKg }
-        set { mutate { $0.outputKg = newValue } }
+        set { SharedFields.change(&box) { $0.outputKg = newValue } }
     }
     /// `recovered` data.recovered_kg as RFC 8785 JSON, or empty.
     public var recoveredJSON: String {
         get { box.fields.recoveredJSON }
-        set { mutate { $0.recoveredJSON = newValue } }
+        set { SharedFields.change(&box) { $0.recoveredJSON = newValue } }
     }
 
     /// Equal when every field is.
     public static func == (lhs: PackState, rhs: PackState) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+        SharedFields.same(lhs.box, rhs.box)
     }
 }
 
