@@ -317,16 +317,24 @@ enum ImportUnit: Sendable {
     /// A batch's event as prepared: its bytes, the line it came from and its leaf hash.
     typealias BatchMember = (event: Event, bytes: [UInt8], line: Int, leaf: Digest)
 
-    /// Which of a unit's events the ledger held before the import began: `found` has those it
-    /// held; with `complete`, every event of the unit was looked up, so one missing from `found`
-    /// was not there. (Without a lookup connection, nothing is known and the appends probe.)
+    /// Which of a unit's events and packs the ledger held before the import began: `found` and
+    /// `packs` have those it held; with `complete`, every event and pack the unit names was looked
+    /// up, so one missing was not there. (Without a lookup connection, nothing is known and the
+    /// appends probe.)
     struct Committed: Sendable {
         var found: [EventKey: EventRecord] = [:]
+        var packs: [String: PackState] = [:]
         var complete = false
 
         /// The pre-import answer for `key`, if known.
         func hint(_ key: EventKey) -> (key: EventKey, record: EventRecord?)? {
             complete ? (key, found.isEmpty ? nil : found[key]) : nil
+        }
+
+        /// The pre-import state of pack `id`, if known.
+        func packHint(_ id: String?) -> (id: String, state: PackState?)? {
+            guard complete, let id else { return nil }
+            return (id, packs.isEmpty ? nil : packs[id])
         }
     }
 }
@@ -428,7 +436,7 @@ final class ImportPreparer: @unchecked Sendable {
             singles.append(contentsOf: records)
         }
         guard !singles.isEmpty else { return nil }
-        let lookUp = startLookUp(singles.compactMap(ImportPreparer.eventKey))
+        let lookUp = startLookUp(singles.compactMap(ImportPreparer.eventKey), packs: singles.compactMap(ImportPreparer.packID))
         let file = reader.name, actor = actor, key = key, keys = keys
         let prepared = Ingest.parallelResults(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
             let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
@@ -447,18 +455,27 @@ final class ImportPreparer: @unchecked Sendable {
     /// Starts looking `keys` up in the ledger as committed before the import, on a thread of its
     /// own: the lookups are sequential (one connection), so they run beside the parallel checks
     /// instead of after them.
-    private func startLookUp(_ keys: [EventKey]) -> BackgroundJob<Result<[EventKey: EventRecord], LedgerError>>? {
+    private func startLookUp(_ keys: [EventKey], packs: [String]) -> BackgroundJob<Result<ImportUnit.Committed, LedgerError>>? {
         guard let committed else { return nil }
         return BackgroundJob {
-            do throws(LedgerError) { return .success(try committed.records(keys)) } catch { return .failure(error) }
+            do throws(LedgerError) {
+                return .success(ImportUnit.Committed(found: try committed.records(keys), packs: try committed.packs(packs), complete: true))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 
+    /// The pack a record names, if any (one that is not valid fails later).
+    private static func packID(_ record: InputRecord) -> String? {
+        record["pack"]?.stringValue
+    }
+
     /// The answers of a lookup started by `startLookUp`.
-    private func finish(_ job: BackgroundJob<Result<[EventKey: EventRecord], LedgerError>>?) throws(LedgerError) -> ImportUnit.Committed {
+    private func finish(_ job: BackgroundJob<Result<ImportUnit.Committed, LedgerError>>?) throws(LedgerError) -> ImportUnit.Committed {
         guard let job else { return ImportUnit.Committed() }
         guard let result = job.wait() else { throw LedgerError(.storage, "internal: an event lookup did not finish") }
-        return ImportUnit.Committed(found: try result.get(), complete: true)
+        return try result.get()
     }
 
     /// Reads a batch's events after its manifest line and checks that they hash to its root.
@@ -485,7 +502,8 @@ final class ImportPreparer: @unchecked Sendable {
             memberRecords.append(contentsOf: more)
         }
         let batchActor = manifest.event.actor
-        let lookUp = startLookUp([manifest.event.eventKey] + memberRecords.compactMap(ImportPreparer.eventKey))
+        let lookUp = startLookUp([manifest.event.eventKey] + memberRecords.compactMap(ImportPreparer.eventKey),
+                                 packs: memberRecords.compactMap(ImportPreparer.packID))
         // Whatever happens below, the lookup must be done with the connection before it returns.
         defer { _ = lookUp?.wait() }
         let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> ImportUnit.BatchMember in
@@ -543,6 +561,10 @@ extension Ledger {
             if committed != nil { state.useCommittedHints() }
             // Runs after the read-ahead job below has finished with it, and before the commit.
             defer { committed?.close() }
+            // Entries, index rows and tree nodes are written on a thread of their own while this
+            // one appends. On an error the writer stops before the transaction rolls back.
+            if state.backgroundWritesEnabled { state.startBackgroundWrites() }
+            defer { state.abandonBackgroundWrites() }
             let preparer = ImportPreparer(reader: reader, actor: actor, key: key, keys: try state.allKeys(), chunkSize: chunkSize, committed: committed)
             let file = reader.name
             /// Starts preparing the next unit. The unit just appended goes with the job and is
@@ -573,6 +595,7 @@ extension Ledger {
                         do throws(LedgerError) {
                             let p = try result.get()
                             state.committedHint = committed.hint(p.event.event.eventKey)
+                            state.packHint = committed.packHint(p.event.event.pack)
                             count(try appendInTransaction(p.event, signatureValid: p.verdict))
                         } catch {
                             throw error.located(file: file, line: records[i].line)
@@ -589,6 +612,7 @@ extension Ledger {
             guard summary.records > 0 else {
                 throw LedgerError(.malformed, "the input holds no records", at: ErrorLocation(file: file))
             }
+            try state.finishBackgroundWrites()
             return summary
         }
     }
@@ -608,6 +632,7 @@ extension Ledger {
             if i + ImportPreparer.lookAhead < members.count { state.prefetchLookup(members[i + ImportPreparer.lookAhead].event.eventKey) }
             let at = ErrorLocation(file: file, line: m.line)
             state.committedHint = committed.hint(m.event.eventKey)
+            state.packHint = committed.packHint(m.event.pack)
             if !result.isNew {
                 // The manifest was imported before: every event must be there already, unchanged.
                 guard let existing = try state.eventRecord(m.event.eventKey), existing.eventHash == SHA256.hash(m.bytes) else {

@@ -65,8 +65,9 @@ public final class Ledger {
             throw LedgerError(.integrity, "\(path) has format \(version); this packledger reads format \(LedgerSchema.formatVersion)", at: ErrorLocation(file: path))
         }
         self.db = db
-        self.state = try SQLState(db: db)
-        self.tree = try TreeStore(db: db)
+        let rows = try RowWriter(db: db)
+        self.state = try SQLState(db: db, rows: rows)
+        self.tree = try TreeStore(db: db, rows: rows)
         self.selectHead = try db.prepare("SELECT seq, bytes FROM entries ORDER BY seq DESC LIMIT 1")
     }
 
@@ -134,12 +135,15 @@ public final class Ledger {
     /// Number of entries, hash of the last one, and its record time.
     func head() throws(LedgerError) -> (size: UInt64, hash: Digest, recordedAt: Timestamp?) {
         if let cachedHead { return cachedHead }
-        let s = selectHead
-        s.reset()
-        defer { s.reset() }
-        guard try s.step() else { return (0, .zero, nil) }
-        let last = try Entry(decoding: s.blob(1))
-        return (UInt64(s.int64(0)) + 1, last.hash, last.recordedAt)
+        try state.rows.settle()
+        return try state.rows.withConnection { () throws(LedgerError) -> (size: UInt64, hash: Digest, recordedAt: Timestamp?) in
+            let s = selectHead
+            s.reset()
+            defer { s.reset() }
+            guard try s.step() else { return (0, .zero, nil) }
+            let last = try Entry(decoding: s.blob(1))
+            return (UInt64(s.int64(0)) + 1, last.hash, last.recordedAt)
+        }
     }
 
     /// Appends a signed event after checking every rule; a duplicate returns the existing entry.
@@ -176,7 +180,8 @@ public final class Ledger {
             }
             try state.append(entry, event: signed.event, effects: effects)
             try tree.append(leaf: entry.hash, seq: entry.seq)
-            if db.inTransaction { cachedHead = (entry.seq + 1, entry.hash, entry.recordedAt) }
+            // Every caller is inside `writeTransaction`, which forgets the head when it ends.
+            cachedHead = (entry.seq + 1, entry.hash, entry.recordedAt)
             return AppendResult(seq: entry.seq, isNew: true)
         }
     }

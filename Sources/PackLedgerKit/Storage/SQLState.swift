@@ -4,29 +4,22 @@ import Foundation
 /// transaction so that each lookup is one indexed read.
 final class SQLState: LedgerStateView {
     let db: Database
+    /// Where entries and the rows nothing reads back during an import are written.
+    let rows: RowWriter
     private let selectParty, selectKey, selectPack, selectEvent, selectEntry: Statement
-    private let upsertParty, upsertKey, upsertPack, insertEventID, insertEntry: Statement
-    private let insertPackEntry, insertPartyEntry, insertSecondLife: Statement
+    private let upsertParty, upsertKey: Statement
     private let selectParent, insertComponent: Statement
 
-    init(db: Database) throws(LedgerError) {
+    init(db: Database, rows: RowWriter) throws(LedgerError) {
         self.db = db
+        self.rows = rows
         selectParty = try db.prepare("SELECT id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq FROM parties WHERE id = ?")
         selectKey = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys WHERE key_id = ?")
         selectPack = try db.prepare("SELECT \(SQLState.packColumns) FROM packs WHERE pack = ?")
         selectEvent = try db.prepare(SQLState.eventLookup)
         upsertParty = try db.prepare("INSERT OR REPLACE INTO parties (id, name, roles, authorized_from_ns, authorized_until_ns, registered_seq) VALUES (?, ?, ?, ?, ?, ?)")
         upsertKey = try db.prepare("INSERT OR REPLACE INTO keys (key_id, party, public_key, valid_from_ns, valid_until_ns, added_seq, revoked_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        // An upsert, not INSERT OR REPLACE: REPLACE deletes and re-inserts, rewriting every index
-        // of the row, where an UPDATE touches only the indexes whose columns changed.
-        let updates = SQLState.packColumns.split(separator: ",").dropFirst().map { c in "\(c.trimmingCharacters(in: .whitespaces)) = excluded.\(c.trimmingCharacters(in: .whitespaces))" }
-        upsertPack = try db.prepare("INSERT INTO packs (\(SQLState.packColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack) DO UPDATE SET \(updates.joined(separator: ", "))")
         selectEntry = try db.prepare("SELECT seq, bytes FROM entries WHERE seq = ?")
-        insertEventID = try db.prepare("INSERT INTO event_ids (event_key, seq) VALUES (?, ?)")
-        insertEntry = try db.prepare("INSERT INTO entries (seq, bytes) VALUES (?, ?)")
-        insertPackEntry = try db.prepare("INSERT INTO pack_entries (pack, seq) VALUES (?, ?)")
-        insertPartyEntry = try db.prepare("INSERT INTO party_entries (party, seq) VALUES (?, ?)")
-        insertSecondLife = try db.prepare("INSERT INTO second_life (seq, pack, kind, at_ns) VALUES (?, ?, ?, ?)")
         selectParent = try db.prepare("SELECT parent FROM components WHERE component = ?")
         insertComponent = try db.prepare("INSERT INTO components (component, parent, seq) VALUES (?, ?, ?)")
     }
@@ -55,14 +48,23 @@ final class SQLState: LedgerStateView {
     /// close together in an import, so writing its row once per flush instead of once per event
     /// saves most of the `packs` writes and their index updates. Reads see these first.
     private var dirtyPacks: [String: PackState] = [:]
+    /// Pack states handed to the writer thread and, until the chunk numbered `flushingTicket`
+    /// is written, perhaps not yet in the table: reads see these before the table.
+    private var flushingPacks: [String: PackState] = [:]
+    private var flushingTicket = -1
+    /// `event_ids` rows handed to the writer thread and, until the chunk numbered
+    /// `flushingIDsTicket` is written, perhaps not yet in the table. The chunks before it are
+    /// written, so the table answers for every other event of this transaction.
+    private var flushingEventIDs: [EventKey: UInt64] = [:]
+    private var flushingIDsTicket = -1
     /// Past this many dirty packs the cache is written out, to bound an import's memory.
-    static let dirtyPackLimit = 25_000
+    var dirtyPackLimit = 25_000
     /// Rows of `event_ids` and `pack_entries` not yet written. Event ids are random, so inserting
     /// each as it comes touches a random page of a large index; written in key order at the end
     /// of the transaction (or every `pendingRowLimit` rows), neighbouring keys share pages.
     private var pendingEventIDs: [EventKey: UInt64] = [:]
     private var pendingPackEntries: [(pack: String, seq: UInt64)] = []
-    static let pendingRowLimit = 65_536
+    var pendingRowLimit = 65_536
     /// Event keys appended in this transaction, so that an answer from before it (`committedHint`)
     /// is used only for keys this transaction certainly did not write.
     private var written = WrittenKeys()
@@ -70,6 +72,12 @@ final class SQLState: LedgerStateView {
     /// (an import looks its events up ahead of time): spares the next `eventRecord` a probe.
     /// Honoured only after `useCommittedHints()` in the same transaction.
     var committedHint: (key: EventKey, record: EventRecord?)?
+    /// What the ledger held for one pack before this transaction, when the caller knows it:
+    /// honoured, like `committedHint`, for a pack this transaction has certainly not changed
+    /// (`touched`), and only after `useCommittedHints()`. It spares the appending thread a read
+    /// of the `packs` table, which during an import has to wait for the writer thread.
+    var packHint: (id: String, state: PackState?)?
+    private var touched = TouchedPacks()
     private var hintsEnabled = false
 
     /// Starts tracking this transaction's keys so that `committedHint` can be trusted (the filter
@@ -87,10 +95,16 @@ final class SQLState: LedgerStateView {
         partyCache.removeAll(keepingCapacity: true)
         keyCache.removeAll(keepingCapacity: true)
         dirtyPacks.removeAll(keepingCapacity: false)
+        flushingPacks.removeAll(keepingCapacity: false)
+        flushingTicket = -1
+        flushingEventIDs.removeAll(keepingCapacity: false)
+        flushingIDsTicket = -1
         pendingEventIDs.removeAll(keepingCapacity: false)
         pendingPackEntries.removeAll(keepingCapacity: false)
         written.removeAll()
+        touched.removeAll()
         committedHint = nil
+        packHint = nil
         hintsEnabled = false
     }
 
@@ -101,31 +115,66 @@ final class SQLState: LedgerStateView {
         try flushPacks()
     }
 
+    /// Queues rows to a writer thread from now on (`RowWriter.startBackground`), for an import.
+    func startBackgroundWrites() { rows.startBackground() }
+
+    /// Whether an import writes on a writer thread; tests turn it off to compare the two ways.
+    var backgroundWritesEnabled = true
+
+    /// Writes everything held back and waits for the writer thread to write it all.
+    func finishBackgroundWrites() throws(LedgerError) {
+        try flushPending()
+        try rows.finishBackground()
+        flushingPacks.removeAll(keepingCapacity: false)
+        flushingTicket = -1
+        flushingEventIDs.removeAll(keepingCapacity: false)
+        flushingIDsTicket = -1
+    }
+
+    /// Stops the writer thread without writing what it holds: the transaction is rolled back.
+    func abandonBackgroundWrites() {
+        rows.abandonBackground()
+        flushingPacks.removeAll(keepingCapacity: false)
+        flushingTicket = -1
+        flushingEventIDs.removeAll(keepingCapacity: false)
+        flushingIDsTicket = -1
+    }
+
     private func flushLookups() throws(LedgerError) {
-        for (key, seq) in pendingEventIDs.sorted(by: { ($0.key.high, $0.key.low) < ($1.key.high, $1.key.low) }) {
-            insertEventID.reset()
-            try insertEventID.set(1, key)
-            try insertEventID.set(2, seq)
-            try insertEventID.run()
+        let ids = pendingEventIDs.map { (key: $0.key, seq: $0.value) }.sorted { ($0.key.high, $0.key.low) < ($1.key.high, $1.key.low) }
+        if rows.isBackground {
+            // As with packs: the previous batch of rows is long written, and from now on the
+            // table must answer for it.
+            try rows.wait(through: flushingIDsTicket)
+            flushingEventIDs = pendingEventIDs
+            pendingEventIDs = [:]
+        } else {
+            pendingEventIDs.removeAll(keepingCapacity: true)
         }
-        pendingEventIDs.removeAll(keepingCapacity: true)
+        if !ids.isEmpty { flushingIDsTicket = try rows.write(.eventIDs(ids)) }
         // Pack ids are ASCII (`Identifiers.isPackID`), where String order is byte order, the order
         // of SQLite's BINARY collation, and String's `<` compares ASCII storage directly.
         pendingPackEntries.sort { ($0.pack, $0.seq) < ($1.pack, $1.seq) }
-        for row in pendingPackEntries {
-            insertPackEntry.reset()
-            try insertPackEntry.set(1, row.pack)
-            try insertPackEntry.set(2, row.seq)
-            try insertPackEntry.run()
-        }
+        if !pendingPackEntries.isEmpty { try rows.write(.packEntries(pendingPackEntries)) }
         pendingPackEntries.removeAll(keepingCapacity: true)
     }
 
     /// Writes every changed pack state.
     private func flushPacks() throws(LedgerError) {
+        guard !dirtyPacks.isEmpty else { return }
         // In key order, so that the rows land in neighbouring B-tree pages.
-        for p in dirtyPacks.values.sorted(by: { $0.pack < $1.pack }) { try writePack(p) }
-        dirtyPacks.removeAll(keepingCapacity: true)
+        let packs = dirtyPacks.values.sorted { $0.pack < $1.pack }
+        guard rows.isBackground else {
+            try rows.write(.packs(packs))
+            dirtyPacks.removeAll(keepingCapacity: true)
+            return
+        }
+        // The previous flush is long written by now (it left 25,000 packs ago), but reads of
+        // its packs must find them in the table once `flushingPacks` forgets them.
+        try rows.wait(through: flushingTicket)
+        flushingPacks = dirtyPacks
+        dirtyPacks = [:]
+        flushingTicket = try rows.write(.packs(packs), now: true)
     }
 
     func party(_ id: String) throws(LedgerError) -> PartyState? {
@@ -136,12 +185,14 @@ final class SQLState: LedgerStateView {
     }
 
     private func readParty(_ id: String) throws(LedgerError) -> PartyState? {
-        let s = selectParty
-        s.reset()
-        try s.set(1, id)
-        defer { s.reset() }
-        guard try s.step() else { return nil }
-        return SQLState.partyRow(s)
+        try rows.withConnection { () throws(LedgerError) -> PartyState? in
+            let s = selectParty
+            s.reset()
+            try s.set(1, id)
+            defer { s.reset() }
+            guard try s.step() else { return nil }
+            return SQLState.partyRow(s)
+        }
     }
 
     static func partyRow(_ s: Statement) -> PartyState {
@@ -160,24 +211,28 @@ final class SQLState: LedgerStateView {
     }
 
     private func readKey(_ keyID: String) throws(LedgerError) -> KeyState? {
-        let s = selectKey
-        s.reset()
-        try s.set(1, keyID)
-        defer { s.reset() }
-        guard try s.step() else { return nil }
-        return try SQLState.keyRow(s)
+        try rows.withConnection { () throws(LedgerError) -> KeyState? in
+            let s = selectKey
+            s.reset()
+            try s.set(1, keyID)
+            defer { s.reset() }
+            guard try s.step() else { return nil }
+            return try SQLState.keyRow(s)
+        }
     }
 
     /// Every key of the registry, by id: an import's signatures are checked against this
     /// snapshot on other threads, which cannot use the connection.
     func allKeys() throws(LedgerError) -> [String: KeyState] {
-        let s = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys")
-        var out: [String: KeyState] = [:]
-        while try s.step() {
-            let k = try SQLState.keyRow(s)
-            out[k.keyID] = k
+        try rows.withConnection { () throws(LedgerError) -> [String: KeyState] in
+            let s = try db.prepare("SELECT \(SQLState.keyColumns) FROM keys")
+            var out: [String: KeyState] = [:]
+            while try s.step() {
+                let k = try SQLState.keyRow(s)
+                out[k.keyID] = k
+            }
+            return out
         }
-        return out
     }
 
     static func keyRow(_ s: Statement) throws(LedgerError) -> KeyState {
@@ -189,12 +244,16 @@ final class SQLState: LedgerStateView {
 
     func pack(_ id: String) throws(LedgerError) -> PackState? {
         if let dirty = dirtyPacks[id] { return dirty }
-        let s = selectPack
-        s.reset()
-        try s.set(1, id)
-        defer { s.reset() }
-        guard try s.step() else { return nil }
-        return try SQLState.packRow(s)
+        if let flushing = flushingPacks[id] { return flushing }
+        if hintsEnabled, let hint = packHint, hint.id == id, !touched.mayContain(id) { return hint.state }
+        return try rows.withConnection { () throws(LedgerError) -> PackState? in
+            let s = selectPack
+            s.reset()
+            try s.set(1, id)
+            defer { s.reset() }
+            guard try s.step() else { return nil }
+            return try SQLState.packRow(s)
+        }
     }
 
     static func packRow(_ s: Statement) throws(LedgerError) -> PackState {
@@ -217,93 +276,78 @@ final class SQLState: LedgerStateView {
     }
 
     func eventRecord(_ eventKey: EventKey) throws(LedgerError) -> EventRecord? {
-        // A row held back in this transaction is found by seq, any other through the table.
-        let s: Statement
         if hintsEnabled, let hint = committedHint, hint.key == eventKey, !written.mayContain(eventKey) { return hint.record }
-        if let seq = pendingEventIDs[eventKey] {
-            s = selectEntry
-            s.reset()
-            try s.set(1, seq)
-        } else {
-            s = selectEvent
-            s.reset()
-            try s.set(1, eventKey)
+        // A row held back in this transaction is found by seq, any other through the table. Only
+        // the first may still be queued to the writer thread (see `flushingEventIDs`): most
+        // lookups that get here are the filter's false "maybe"s, and they need not wait for it.
+        let pending = pendingEventIDs[eventKey] ?? flushingEventIDs[eventKey]
+        if pending != nil { try rows.settle() }
+        return try rows.withConnection { () throws(LedgerError) -> EventRecord? in
+            let s: Statement
+            if let seq = pending {
+                s = selectEntry
+                s.reset()
+                try s.set(1, seq)
+            } else {
+                s = selectEvent
+                s.reset()
+                try s.set(1, eventKey)
+            }
+            defer { s.reset() }
+            guard try s.step() else { return nil }
+            return try SQLState.eventRecord(row: s)
         }
-        defer { s.reset() }
-        guard try s.step() else { return nil }
-        return try SQLState.eventRecord(row: s)
     }
 
     func parent(of component: String) throws(LedgerError) -> String? {
-        let s = selectParent
-        s.reset()
-        try s.set(1, component)
-        defer { s.reset() }
-        return try s.step() ? s.text(0) : nil
+        try rows.withConnection { () throws(LedgerError) -> String? in
+            let s = selectParent
+            s.reset()
+            try s.set(1, component)
+            defer { s.reset() }
+            return try s.step() ? s.text(0) : nil
+        }
     }
 
     /// Writes the entry and every projection it changes. Called inside the write transaction.
     func append(_ entry: Entry, event: Event, effects: Effects) throws(LedgerError) {
-        insertEntry.reset()
-        try insertEntry.set(1, entry.seq)
-        try insertEntry.run(withBlob: entry.bytes, at: 2)
+        try rows.write(.entry(seq: entry.seq, bytes: entry.bytes))
         pendingEventIDs[event.eventKey] = entry.seq
         if hintsEnabled { written.insert(event.eventKey) }
         if let pack = event.pack {
             pendingPackEntries.append((pack, entry.seq))
             if event.kind == .reused || event.kind == .repurposed {
-                try insertSecondLife.bind(entry.seq, pack, event.kind.rawValue, event.at.nanoseconds).run()
+                try rows.write(.secondLife(seq: entry.seq, pack: pack, kind: event.kind, at: event.at.nanoseconds))
             }
         }
         if let party = event.party {
-            try insertPartyEntry.bind(party, entry.seq).run()
+            try rows.write(.partyEntry(party: party, seq: entry.seq))
         }
-        for c in effects.components {
-            try insertComponent.bind(c.component, c.parent, entry.seq).run()
+        // Components, parties and keys are read back by later events' rules, so they are
+        // written here and now, never queued.
+        if !effects.components.isEmpty || !effects.parties.isEmpty || !effects.keys.isEmpty {
+            try rows.withConnection { () throws(LedgerError) in
+                for c in effects.components {
+                    try insertComponent.bind(c.component, c.parent, entry.seq).run()
+                }
+                for p in effects.parties {
+                    try upsertParty.bind(p.id, p.name, p.roles.map(\.rawValue).joined(separator: ","),
+                                         p.authorizedFrom?.nanoseconds, p.authorizedUntil?.nanoseconds, p.registeredSeq).run()
+                }
+                for k in effects.keys {
+                    try upsertKey.bind(k.keyID, k.party, k.publicKey.raw, k.validFrom.nanoseconds, k.validUntil?.nanoseconds,
+                                       k.addedSeq, k.revokedSeq).run()
+                }
+            }
+            for p in effects.parties { partyCache[p.id] = p }
+            for k in effects.keys { keyCache[k.keyID] = k }
         }
-        for p in effects.parties {
-            try upsertParty.bind(p.id, p.name, p.roles.map(\.rawValue).joined(separator: ","),
-                                 p.authorizedFrom?.nanoseconds, p.authorizedUntil?.nanoseconds, p.registeredSeq).run()
-            partyCache[p.id] = p
+        if let p = effects.pack {
+            dirtyPacks[p.pack] = p
+            if hintsEnabled { touched.insert(p.pack) }
         }
-        for k in effects.keys {
-            try upsertKey.bind(k.keyID, k.party, k.publicKey.raw, k.validFrom.nanoseconds, k.validUntil?.nanoseconds,
-                               k.addedSeq, k.revokedSeq).run()
-            keyCache[k.keyID] = k
-        }
-        if let p = effects.pack { dirtyPacks[p.pack] = p }
-        if dirtyPacks.count >= SQLState.dirtyPackLimit { try flushPacks() }
-        if pendingEventIDs.count >= SQLState.pendingRowLimit || pendingPackEntries.count >= SQLState.pendingRowLimit { try flushLookups() }
-    }
-
-    private func writePack(_ p: PackState) throws(LedgerError) {
-        let s = upsertPack
-        s.reset()
-        try s.set(1, p.pack)
-        try s.set(2, p.status.rawValue)
-        try s.set(3, p.custodian)
-        try s.set(4, p.producer)
-        try s.set(5, p.category)
-        try s.set(6, p.chemistry)
-        try s.set(7, p.massKg)
-        try s.set(8, p.energyKwh)
-        try s.set(9, p.producedSeq)
-        try s.set(10, p.lastSeq)
-        try s.set(11, p.lastAt.nanoseconds)
-        try s.set(12, p.placedAt?.nanoseconds)
-        try s.set(13, p.placedMarket)
-        try s.set(14, p.repurposedInto)
-        try s.set(15, p.derivedFrom.joined(separator: " "))
-        try s.set(16, p.materialsJSON)
-        try s.set(17, p.collectedAt?.nanoseconds)
-        try s.set(18, p.intakeAt?.nanoseconds)
-        try s.set(19, p.intakeKg)
-        try s.set(20, p.intakeBy)
-        try s.set(21, p.recoveredAt?.nanoseconds)
-        try s.set(22, p.inputKg)
-        try s.set(23, p.outputKg)
-        try s.set(24, p.recoveredJSON)
-        try s.run()
+        if dirtyPacks.count >= dirtyPackLimit { try flushPacks() }
+        if pendingEventIDs.count >= pendingRowLimit || pendingPackEntries.count >= pendingRowLimit { try flushLookups() }
     }
 }
 

@@ -221,19 +221,17 @@ public final class Statement {
     /// Runs the statement with `blob` bound to parameter `index` without SQLite copying it (the
     /// bytes stay valid for the whole run); the other parameters must be set already.
     public func run(withBlob blob: [UInt8], at index: Int32) throws(LedgerError) {
-        var failure: LedgerError?
-        blob.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            // The buffer is only valid inside this closure: unbind it, leaving the others.
-            defer { sqlite3_bind_null(handle, index) }
-            do throws(LedgerError) {
-                // A nil destructor is SQLITE_STATIC: SQLite reads the caller's buffer in place.
-                try check(sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), nil), index)
-                try run()
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { throw failure }
+        try withBytes(of: blob) { (buffer: UnsafeRawBufferPointer) throws(LedgerError) in try run(withBlob: buffer, at: index) }
+    }
+
+    /// Runs the statement with the bytes of `buffer`, valid for the call, bound to parameter
+    /// `index` in place.
+    func run(withBlob buffer: UnsafeRawBufferPointer, at index: Int32) throws(LedgerError) {
+        // The buffer is only valid during this call: unbind it, leaving the others.
+        defer { sqlite3_bind_null(handle, index) }
+        // A nil destructor is SQLITE_STATIC: SQLite reads the caller's buffer in place.
+        try check(sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), nil), index)
+        try run()
     }
 
     /// Binds NULL.
@@ -287,4 +285,12 @@ public final class Statement {
         guard n > 0, let p = sqlite3_column_blob(handle, i) else { return [] }
         return Array(UnsafeRawBufferPointer(start: p, count: n))
     }
+}
+
+/// `withUnsafeBytes` for a body that throws `LedgerError` (the standard one rethrows `any Error`).
+func withBytes<R>(of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(LedgerError) -> R) throws(LedgerError) -> R {
+    let result = bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Result<R, LedgerError> in
+        do throws(LedgerError) { return .success(try body(buffer)) } catch { return .failure(error) }
+    }
+    return try result.get()
 }

@@ -1,16 +1,18 @@
 /// The Merkle tree kept in the `tree` table, read through prepared statements.
 final class TreeStore: MerkleNodeSource {
-    private let selectLeaf, selectNode, insertNode: Statement
+    private let selectLeaf, selectNode: Statement
+    /// Where completed nodes are written.
+    private let rows: RowWriter
     /// Perfect subtrees covering the first `frontierSize` leaves, largest first: the compact
     /// range from which the next nodes are built without reading anything.
     private var frontier: [(level: Int, hash: Digest)] = []
     private var frontierSize: UInt64 = 0
     private var frontierTip: Digest?
 
-    init(db: Database) throws(LedgerError) {
+    init(db: Database, rows: RowWriter) throws(LedgerError) {
         selectLeaf = try db.prepare("SELECT bytes FROM entries WHERE seq = ?")
         selectNode = try db.prepare("SELECT hash FROM tree WHERE level = ? AND idx = ?")
-        insertNode = try db.prepare("INSERT INTO tree (level, idx, hash) VALUES (?, ?, ?)")
+        self.rows = rows
     }
 
     /// Nodes below this level are not stored but recomputed from the leaves (at most 16 reads).
@@ -44,6 +46,12 @@ final class TreeStore: MerkleNodeSource {
     /// it when a rolled-back transaction or another writer left it stale.
     func prepareFrontier(size: UInt64, tip: Digest) throws(LedgerError) {
         if frontierSize == size, size == 0 || frontierTip == tip { return }
+        // The nodes read below may still be queued to the writer thread.
+        try rows.settle()
+        try rows.withConnection { () throws(LedgerError) in try loadFrontier(size: size, tip: tip) }
+    }
+
+    private func loadFrontier(size: UInt64, tip: Digest) throws(LedgerError) {
         var nodes: [(level: Int, hash: Digest)] = []
         var start: UInt64 = 0
         for level in stride(from: 63, through: 0, by: -1) where size >> UInt64(level) & 1 == 1 {
@@ -64,11 +72,7 @@ final class TreeStore: MerkleNodeSource {
             item = (item.level + 1, Merkle.node(top.hash, item.hash))
             index >>= 1
             guard item.level >= TreeStore.lowestStoredLevel else { continue }
-            insertNode.reset()
-            try insertNode.set(1, Int64(item.level))
-            try insertNode.set(2, index)
-            try insertNode.set(3, item.hash.bytes)
-            try insertNode.run()
+            try rows.write(.node(level: item.level, index: index, hash: item.hash))
         }
         frontier.append(item)
         frontierSize = seq + 1
