@@ -95,10 +95,7 @@ final class SQLState: LedgerStateView {
         partyCache.removeAll(keepingCapacity: true)
         keyCache.removeAll(keepingCapacity: true)
         dirtyPacks.removeAll(keepingCapacity: false)
-        flushingPacks.removeAll(keepingCapacity: false)
-        flushingTicket = -1
-        flushingEventIDs.removeAll(keepingCapacity: false)
-        flushingIDsTicket = -1
+        forgetHandedOver()
         pendingEventIDs.removeAll(keepingCapacity: false)
         pendingPackEntries.removeAll(keepingCapacity: false)
         written.removeAll()
@@ -125,15 +122,17 @@ final class SQLState: LedgerStateView {
     func finishBackgroundWrites() throws(LedgerError) {
         try flushPending()
         try rows.finishBackground()
-        flushingPacks.removeAll(keepingCapacity: false)
-        flushingTicket = -1
-        flushingEventIDs.removeAll(keepingCapacity: false)
-        flushingIDsTicket = -1
+        forgetHandedOver()
     }
 
     /// Stops the writer thread without writing what it holds: the transaction is rolled back.
     func abandonBackgroundWrites() {
         rows.abandonBackground()
+        forgetHandedOver()
+    }
+
+    /// Forgets the rows handed to the writer thread: they are written, or rolled back.
+    private func forgetHandedOver() {
         flushingPacks.removeAll(keepingCapacity: false)
         flushingTicket = -1
         flushingEventIDs.removeAll(keepingCapacity: false)
