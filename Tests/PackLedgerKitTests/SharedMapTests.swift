@@ -80,4 +80,49 @@ import Testing
         }
         check(results, 5_000)
     }
+
+    /// Retired results are freed by the thread that made them, when it maps again (so that no
+    /// thread frees into another's malloc arena while that one allocates), and `collectAll`
+    /// frees whatever is left: each result exactly once, none while it can still be read.
+    @Test func retiredResultsAreFreedByTheThreadThatMadeThem() {
+        let reclaimer = Reclaimer()
+        let log = FreeLog()
+        let first = SharedMap(Array(0..<4_096), reclaimer: reclaimer) { i throws(LedgerError) in Tracked(i, log) }
+        first.startHelpers(1)
+        first.finish()
+        #expect((0..<first.count).allSatisfy { (try? first.result($0).get())?.value == $0 })
+        first.retire()
+        #expect(log.frees.isEmpty, "freed before the threads that made them mapped again")
+        let second = SharedMap(Array(0..<4_096), reclaimer: reclaimer) { i throws(LedgerError) in Tracked(i, log) }
+        second.startHelpers(1)
+        second.finish()
+        let early = log.frees
+        // This thread mapped some of the first map's blocks and the second's, so it freed its own.
+        #expect(!early.isEmpty)
+        #expect(early.allSatisfy { $0.made == $0.freed }, "a result was freed by a thread that did not make it")
+        second.retire()
+        reclaimer.collectAll()
+        #expect(log.frees.count == 8_192)
+    }
+}
+
+/// A result that records, when freed, which thread made it and which freed it.
+private final class Tracked: Sendable {
+    let value: Int
+    let made = Reclaimer.thread
+    let log: FreeLog
+
+    init(_ value: Int, _ log: FreeLog) {
+        self.value = value
+        self.log = log
+    }
+
+    deinit { log.record(made: made, freed: Reclaimer.thread) }
+}
+
+private final class FreeLog: Sendable {
+    private let entries = Mutex<[(made: UInt, freed: UInt)]>([])
+
+    func record(made: UInt, freed: UInt) { entries.withLock { $0.append((made, freed)) } }
+    var frees: [(made: UInt, freed: UInt)] { entries.withLock { $0 } }
 }

@@ -331,7 +331,7 @@ public struct Verifier {
         // leaving a core idle while it ran; and this thread used to sleep while one helper
         // decoded alone, the pool's other thread being taken by reading ahead.)
         let readAhead = ReadAhead(reader)
-        typealias Chunk = (rows: [RowReader.Row], decoded: [Result<Decoded, LedgerError>])
+        typealias Chunk = (rows: [RowReader.Row], decoded: SharedMap<RowReader.Row, Decoded>)
         typealias Decoding = (rows: [RowReader.Row], decoding: SharedMap<RowReader.Row, Decoded>)
         func startJob(retiring retired: Chunk?) -> BackgroundJob<Result<Decoding, LedgerError>> {
             // Keys never change once registered (ids are unique forever), so a verdict made
@@ -341,8 +341,10 @@ public struct Verifier {
             for (id, k) in state.keys { keys[id] = k.publicKey }
             let snapshot = keys
             return BackgroundJob {
-                // The replayed chunk is freed here, off the replaying thread, whose time bounds
-                // the whole verify: its many small objects cost as much to free as to replay.
+                // The replayed chunk's decoded entries are freed by the threads that decoded them
+                // (`Reclaimer`), each before it decodes again; its rows here, off the replaying
+                // thread, whose time bounds the whole verify.
+                retired?.decoded.retire()
                 _ = consume retired
                 do throws(LedgerError) {
                     let rows = try readAhead.next()
@@ -366,6 +368,8 @@ public struct Verifier {
         defer {
             if case .success(let next)? = inFlight.wait() { next.decoding.cancel() }
             readAhead.stop()
+            // Decoded entries whose threads did not decode again before the end.
+            Reclaimer.shared.collectAll()
         }
         var retired: Chunk?
         while true {
@@ -374,7 +378,8 @@ public struct Verifier {
             }
             let (chunk, decoding) = try result.get()
             guard !chunk.isEmpty else { break }
-            let decoded = decoding.results()
+            decoding.finish()
+            let decoded = decoding
             guard decoded.count == chunk.count else {
                 throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
             }
@@ -391,7 +396,7 @@ public struct Verifier {
                         ? fault("entry \(expected) is missing (the next stored entry is \(seq))")
                         : fault("stored sequence number \(seq) is out of order")
                 }
-                let item = try decoded[i].get()
+                let item = try decoded.result(i).get()
                 let entry = item.entry, event = item.event
                 guard entry.prev == prev else {
                     throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken (that entry or this prev was changed)")
