@@ -211,16 +211,6 @@ public enum Ingest {
         return out
     }
 
-    /// Maps in parallel on all cores and returns the finished map, which keeps the results: its
-    /// owner `retire`s it when they are no longer needed, so that the threads that made them
-    /// free them (`Reclaimer`).
-    static func parallelKept<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) -> SharedMap<T, R> {
-        let map = SharedMap(items, transform)
-        map.startHelpers(ProcessInfo.processInfo.activeProcessorCount - 1)
-        map.finish()
-        return map
-    }
-
     /// Maps in parallel on all cores, preserving order and keeping each item's own failure.
     static func parallelResults<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) -> [Result<R, LedgerError>] {
         let map = SharedMap(items, transform)
@@ -359,8 +349,6 @@ extension SharedMap: Reclaimable {
 protocol Reclaimable: AnyObject, Sendable {
     /// Frees the part at `range`.
     func clear(_ range: Range<Int>)
-    /// Hands every part to the thread that should free it.
-    func retire()
 }
 
 /// Frees results on the thread that allocated them.
@@ -497,31 +485,25 @@ final class ImportPreparer: @unchecked Sendable {
     init(reader: RecordReader, actor: String?, key: Ed25519PrivateKey?, keys: [String: KeyState], chunkSize: Int, committed: CommittedEvents?) {
         self.committed = committed
         self.reader = reader
-        reader.keepsMaps = true
         self.actor = actor
         self.key = key
         self.keys = keys
         self.chunkSize = chunkSize
     }
 
-    /// The maps whose results the unit being read holds (`Ingest.parallelKept`).
-    private var kept: [any Reclaimable] = []
-
-    /// The next unit with the input's progress after it and the maps to retire with it, or nil
-    /// at the end of input.
-    func next() -> (unit: ImportUnit, read: Int, maps: [any Reclaimable])? {
+    /// The next unit with the input's progress after it, or nil at the end of input.
+    func next() -> (unit: ImportUnit, read: Int)? {
         guard !finished else { return nil }
         if let failure = deferredFailure {
             finished = true
-            return (.failure(failure), reader.progress.read, [])
+            return (.failure(failure), reader.progress.read)
         }
-        defer { kept = [] }
         do throws(LedgerError) {
             guard let unit = try readUnit() else { return nil }
-            return (unit, reader.progress.read, kept + reader.takeKeptMaps())
+            return (unit, reader.progress.read)
         } catch {
             finished = true
-            return (.failure(error), reader.progress.read, kept + reader.takeKeptMaps())
+            return (.failure(error), reader.progress.read)
         }
     }
 
@@ -555,14 +537,12 @@ final class ImportPreparer: @unchecked Sendable {
         guard !singles.isEmpty else { return nil }
         let lookUp = startLookUp(singles.compactMap(ImportPreparer.eventKey), packs: singles.compactMap(ImportPreparer.packID))
         let file = reader.name, actor = actor, key = key, keys = keys
-        let preparing = Ingest.parallelKept(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
+        let prepared = Ingest.parallelResults(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
             let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
             // Keys cannot change during an import (registry entries are not imported), so the
             // verdict made here with the keys of the transaction's start is final.
             return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, forEvent: s.bytes) })
         }
-        kept.append(preparing)
-        let prepared = (0..<preparing.count).map { preparing.result($0) }
         return .singles(records: singles, prepared: prepared, committed: try finish(lookUp))
     }
 
@@ -689,25 +669,20 @@ extension Ledger {
             /// Starts preparing the next unit. The unit just appended goes with the job and is
             /// freed there, off this thread: appending bounds a batch import, and a unit's many
             /// small objects take a good part of that time to free.
-            func prepareNext(retiring retired: (unit: ImportUnit, maps: [any Reclaimable])?) -> BackgroundJob<(unit: ImportUnit, read: Int, maps: [any Reclaimable])?> {
+            func prepareNext(retiring retired: ImportUnit?) -> BackgroundJob<(unit: ImportUnit, read: Int)?> {
                 BackgroundJob {
-                    // What the parsing and checking threads made is freed by them (`Reclaimer`).
-                    for map in retired?.maps ?? [] { map.retire() }
                     _ = consume retired
                     return preparer.next()
                 }
             }
-            // Last (after the read-ahead job below has finished): what the threads that made it
-            // have not freed yet.
-            defer { Reclaimer.shared.collectAll() }
             var pending = prepareNext(retiring: nil)
             // On an error, the job reading ahead is let finish before the reader goes back.
             defer { _ = pending.wait() }
-            var retired: (unit: ImportUnit, maps: [any Reclaimable])?
-            while let (unit, read, maps) = pending.wait() ?? nil {
+            var retired: ImportUnit?
+            while let (unit, read) = pending.wait() ?? nil {
                 pending = prepareNext(retiring: retired)
                 retired = nil
-                defer { retired = (unit, maps) }
+                defer { retired = unit }
                 switch unit {
                 case .failure(let error):
                     throw error
