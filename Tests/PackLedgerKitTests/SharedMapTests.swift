@@ -83,26 +83,37 @@ import Testing
 
     /// Retired results are freed by the thread that made them, when it maps again (so that no
     /// thread frees into another's malloc arena while that one allocates), and `collectAll`
-    /// frees whatever is left: each result exactly once, none while it can still be read.
+    /// frees whatever is left. No helpers: which thread maps which block is then certain.
     @Test func retiredResultsAreFreedByTheThreadThatMadeThem() {
         let reclaimer = Reclaimer()
         let log = FreeLog()
-        let first = SharedMap(Array(0..<4_096), reclaimer: reclaimer) { i throws(LedgerError) in Tracked(i, log) }
-        first.startHelpers(1)
-        first.finish()
-        #expect((0..<first.count).allSatisfy { (try? first.result($0).get())?.value == $0 })
-        first.retire()
-        #expect(log.frees.isEmpty, "freed before the threads that made them mapped again")
-        let second = SharedMap(Array(0..<4_096), reclaimer: reclaimer) { i throws(LedgerError) in Tracked(i, log) }
-        second.startHelpers(1)
-        second.finish()
+        let me = Reclaimer.thread
+        func map() -> SharedMap<Int, Tracked> {
+            SharedMap(Array(0..<1_000), reclaimer: reclaimer) { i throws(LedgerError) in Tracked(i, log) }
+        }
+        // Mapped here, then retired: nothing is freed until this thread maps again.
+        let here = map()
+        here.finish()
+        #expect((0..<here.count).allSatisfy { (try? here.result($0).get())?.value == $0 })
+        here.retire()
+        #expect(log.frees.isEmpty, "freed before the thread that made them mapped again")
+        // Mapped on another thread, which never maps again.
+        let there = map()
+        let done = DispatchSemaphore(value: 0)
+        Thread { there.finish(); done.signal() }.start()
+        done.wait()
+        there.retire()
+        // Mapping again here frees this thread's own results, and only those.
+        let again = map()
+        again.finish()
         let early = log.frees
-        // This thread mapped some of the first map's blocks and the second's, so it freed its own.
-        #expect(!early.isEmpty)
-        #expect(early.allSatisfy { $0.made == $0.freed }, "a result was freed by a thread that did not make it")
-        second.retire()
+        #expect(early.count == 1_000)
+        #expect(early.allSatisfy { $0.made == me && $0.freed == me })
+        // The rest is freed when asked, wherever it was made.
+        again.retire()
         reclaimer.collectAll()
-        #expect(log.frees.count == 8_192)
+        #expect(log.frees.count == 3_000)
+        #expect(log.frees.filter { $0.made != me }.count == 1_000)
     }
 }
 
