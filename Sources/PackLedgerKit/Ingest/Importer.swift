@@ -386,8 +386,7 @@ final class Reclaimer: @unchecked Sendable {
         let mine = garbage.removeValue(forKey: thread)
         if let mine { pending.subtract(mine.count, ordering: .releasing) }
         lock.unlock()
-        guard let mine else { return }
-        for (item, ranges) in mine { for range in ranges { item.clear(range) } }
+        if let mine { Reclaimer.clear(mine) }
     }
 
     /// Frees everything left, on the calling thread: at the end of a job, whose last blocks'
@@ -398,7 +397,11 @@ final class Reclaimer: @unchecked Sendable {
         garbage = [:]
         pending.store(0, ordering: .releasing)
         lock.unlock()
-        for (_, items) in all { for (item, ranges) in items { for range in ranges { item.clear(range) } } }
+        for (_, items) in all { Reclaimer.clear(items) }
+    }
+
+    private static func clear(_ items: [(any Reclaimable, [Range<Int>])]) {
+        for (item, ranges) in items { for range in ranges { item.clear(range) } }
     }
 }
 
@@ -693,8 +696,7 @@ extension Ledger {
                         }
                         do throws(LedgerError) {
                             let p = try result.get()
-                            state.committedHint = committed.hint(p.event.event.eventKey)
-                            state.packHint = committed.packHint(p.event.event.pack)
+                            hint(committed, for: p.event.event)
                             count(try appendInTransaction(p.event, signatureValid: p.verdict))
                         } catch {
                             throw error.located(file: file, line: records[i].line)
@@ -716,12 +718,18 @@ extension Ledger {
         }
     }
 
+    /// Tells the state what the ledger held, before the import, for `event`'s id and pack.
+    private func hint(_ committed: ImportUnit.Committed, for event: Event) {
+        state.committedHint = committed.hint(event.eventKey)
+        state.packHint = committed.packHint(event.pack)
+    }
+
     /// Appends a prepared batch: the manifest, then its events directly after it.
     private func appendBatch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [ImportUnit.BatchMember],
                              committed: ImportUnit.Committed, file: String, count: (AppendResult) -> Void) throws(LedgerError) {
         let result: AppendResult
         do throws(LedgerError) {
-            state.committedHint = committed.hint(manifest.event.eventKey)
+            hint(committed, for: manifest.event)
             result = try appendInTransaction(manifest, signatureValid: verdict)
         } catch {
             throw error.located(file: file, line: line)
@@ -730,8 +738,7 @@ extension Ledger {
         for (i, m) in members.enumerated() {
             if i + ImportPreparer.lookAhead < members.count { state.prefetchLookup(members[i + ImportPreparer.lookAhead].event.eventKey) }
             let at = ErrorLocation(file: file, line: m.line)
-            state.committedHint = committed.hint(m.event.eventKey)
-            state.packHint = committed.packHint(m.event.pack)
+            hint(committed, for: m.event)
             if !result.isNew {
                 // The manifest was imported before: every event must be there already, unchanged.
                 guard let existing = try state.eventRecord(m.event.eventKey), existing.eventHash == SHA256.hash(m.bytes) else {

@@ -19,14 +19,6 @@ enum PendingRow {
     case packEntries([(pack: String, seq: UInt64)])
     /// Pack states to upsert, in key order.
     case packs([PackState])
-
-    /// Whether the row is one insert (the others are many).
-    var isSingle: Bool {
-        switch self {
-        case .entry, .partyEntry, .secondLife, .node: true
-        case .eventIDs, .packEntries, .packs: false
-        }
-    }
 }
 
 /// Writes the ledger's append-only rows, on the calling thread or, during an import, on a
@@ -127,33 +119,38 @@ final class RowWriter: @unchecked Sendable {
         try? b.stop(discarding: true)
     }
 
-    /// Writes one row; on the writer thread (`background` set), holding the connection for each
-    /// row, so that the appending thread's reads wait for one insert, not for thousands.
+    /// Writes a row; on the writer thread (`background` set), holding the connection for each
+    /// insert, so that the appending thread's reads wait for one insert, not for thousands.
     fileprivate func execute(_ row: PendingRow, on background: Background? = nil) throws(LedgerError) {
-        if let background, row.isSingle {
-            return try background.connection.withLock { _ throws(LedgerError) in try execute(row) }
-        }
         switch row {
         case .entry(let seq, let bytes):
-            try withBytes(of: bytes) { (buffer: UnsafeRawBufferPointer) throws(LedgerError) in try writeEntry(seq: seq, bytes: buffer) }
+            try step(background) { () throws(LedgerError) in
+                try withBytes(of: bytes) { (buffer: UnsafeRawBufferPointer) throws(LedgerError) in try writeEntry(seq: seq, bytes: buffer) }
+            }
         case .partyEntry(let party, let seq):
-            insertPartyEntry.reset()
-            try insertPartyEntry.set(1, party)
-            try insertPartyEntry.set(2, seq)
-            try insertPartyEntry.run()
+            try step(background) { () throws(LedgerError) in
+                insertPartyEntry.reset()
+                try insertPartyEntry.set(1, party)
+                try insertPartyEntry.set(2, seq)
+                try insertPartyEntry.run()
+            }
         case .secondLife(let seq, let pack, let kind, let at):
-            insertSecondLife.reset()
-            try insertSecondLife.set(1, seq)
-            try insertSecondLife.set(2, pack)
-            try insertSecondLife.set(3, kind.rawValue)
-            try insertSecondLife.set(4, at)
-            try insertSecondLife.run()
+            try step(background) { () throws(LedgerError) in
+                insertSecondLife.reset()
+                try insertSecondLife.set(1, seq)
+                try insertSecondLife.set(2, pack)
+                try insertSecondLife.set(3, kind.rawValue)
+                try insertSecondLife.set(4, at)
+                try insertSecondLife.run()
+            }
         case .node(let level, let index, let hash):
-            insertNode.reset()
-            try insertNode.set(1, Int64(level))
-            try insertNode.set(2, index)
-            try insertNode.check(hash.withUnsafeBytes { insertNode.bindBlob(3, $0) }, 3)
-            try insertNode.run()
+            try step(background) { () throws(LedgerError) in
+                insertNode.reset()
+                try insertNode.set(1, Int64(level))
+                try insertNode.set(2, index)
+                try insertNode.check(hash.withUnsafeBytes { insertNode.bindBlob(3, $0) }, 3)
+                try insertNode.run()
+            }
         case .eventIDs(let rows):
             for (key, seq) in rows {
                 try step(background) { () throws(LedgerError) in
@@ -187,7 +184,7 @@ final class RowWriter: @unchecked Sendable {
         }
     }
 
-    /// One row of a many-row job.
+    /// One insert, holding the connection when on the writer thread.
     private func step(_ background: Background?, _ body: () throws(LedgerError) -> Void) throws(LedgerError) {
         guard let background else { return try body() }
         try background.connection.withLock { _ throws(LedgerError) in try body() }

@@ -48,15 +48,10 @@ final class SQLState: LedgerStateView {
     /// close together in an import, so writing its row once per flush instead of once per event
     /// saves most of the `packs` writes and their index updates. Reads see these first.
     private var dirtyPacks: [String: PackState] = [:]
-    /// Pack states handed to the writer thread and, until the chunk numbered `flushingTicket`
-    /// is written, perhaps not yet in the table: reads see these before the table.
-    private var flushingPacks: [String: PackState] = [:]
-    private var flushingTicket = -1
-    /// `event_ids` rows handed to the writer thread and, until the chunk numbered
-    /// `flushingIDsTicket` is written, perhaps not yet in the table. The chunks before it are
-    /// written, so the table answers for every other event of this transaction.
-    private var flushingEventIDs: [EventKey: UInt64] = [:]
-    private var flushingIDsTicket = -1
+    /// Pack states and `event_ids` rows of the last flush, handed to the writer thread and
+    /// perhaps not yet in the tables: reads see these before the tables.
+    private var flushingPacks = HandedOver<String, PackState>()
+    private var flushingEventIDs = HandedOver<EventKey, UInt64>()
     /// Past this many dirty packs the cache is written out, to bound an import's memory.
     var dirtyPackLimit = 25_000
     /// Rows of `event_ids` and `pack_entries` not yet written. Event ids are random, so inserting
@@ -133,24 +128,16 @@ final class SQLState: LedgerStateView {
 
     /// Forgets the rows handed to the writer thread: they are written, or rolled back.
     private func forgetHandedOver() {
-        flushingPacks.removeAll(keepingCapacity: false)
-        flushingTicket = -1
-        flushingEventIDs.removeAll(keepingCapacity: false)
-        flushingIDsTicket = -1
+        flushingPacks.forget()
+        flushingEventIDs.forget()
     }
 
     private func flushLookups() throws(LedgerError) {
-        let ids = pendingEventIDs.map { (key: $0.key, seq: $0.value) }.sorted { ($0.key.high, $0.key.low) < ($1.key.high, $1.key.low) }
-        if rows.isBackground {
-            // As with packs: the previous batch of rows is long written, and from now on the
-            // table must answer for it.
-            try rows.wait(through: flushingIDsTicket)
-            flushingEventIDs = pendingEventIDs
+        if !pendingEventIDs.isEmpty {
+            let ids = pendingEventIDs.map { (key: $0.key, seq: $0.value) }.sorted { ($0.key.high, $0.key.low) < ($1.key.high, $1.key.low) }
+            try flushingEventIDs.hand(.eventIDs(ids), keeping: pendingEventIDs, to: rows)
             pendingEventIDs = [:]
-        } else {
-            pendingEventIDs.removeAll(keepingCapacity: true)
         }
-        if !ids.isEmpty { flushingIDsTicket = try rows.write(.eventIDs(ids)) }
         // Pack ids are ASCII (`Identifiers.isPackID`), where String order is byte order, the order
         // of SQLite's BINARY collation, and String's `<` compares ASCII storage directly.
         pendingPackEntries.sort { ($0.pack, $0.seq) < ($1.pack, $1.seq) }
@@ -163,17 +150,8 @@ final class SQLState: LedgerStateView {
         guard !dirtyPacks.isEmpty else { return }
         // In key order, so that the rows land in neighbouring B-tree pages.
         let packs = dirtyPacks.values.sorted { $0.pack < $1.pack }
-        guard rows.isBackground else {
-            try rows.write(.packs(packs))
-            dirtyPacks.removeAll(keepingCapacity: true)
-            return
-        }
-        // The previous flush is long written by now (it left 25,000 packs ago), but reads of
-        // its packs must find them in the table once `flushingPacks` forgets them.
-        try rows.wait(through: flushingTicket)
-        flushingPacks = dirtyPacks
+        try flushingPacks.hand(.packs(packs), keeping: dirtyPacks, to: rows)
         dirtyPacks = [:]
-        flushingTicket = try rows.write(.packs(packs), now: true)
     }
 
     func party(_ id: String) throws(LedgerError) -> PartyState? {
@@ -354,5 +332,35 @@ extension Statement {
     /// Binds an event key's 16 bytes (`EventKey.bytes`) without building an array of them.
     func set(_ index: Int32, _ key: EventKey) throws(LedgerError) {
         try check(key.withBytes { bindBlob(index, $0) }, index)
+    }
+}
+
+/// The rows of the last flush that were handed to the writer thread, kept readable until it has
+/// written them. A flush first waits for the one before it (by then long written), from which
+/// point the table answers for those rows; so at most one flush is kept.
+struct HandedOver<Key: Hashable, Value> {
+    private var kept: [Key: Value] = [:]
+    /// The writer thread's chunk holding the flush (`RowWriter.write`).
+    private var ticket = -1
+
+    /// A row of the last flush, if the table may not have it yet.
+    subscript(key: Key) -> Value? { kept.isEmpty ? nil : kept[key] }
+
+    /// Writes `row`, the flush of `rows`: queued to the writer thread, keeping `rows` readable,
+    /// or written now when there is none.
+    mutating func hand(_ row: PendingRow, keeping rows: [Key: Value], to writer: RowWriter) throws(LedgerError) {
+        guard writer.isBackground else {
+            try writer.write(row)
+            return
+        }
+        try writer.wait(through: ticket)
+        kept = rows
+        ticket = try writer.write(row, now: true)
+    }
+
+    /// Forgets the kept rows: written, or rolled back.
+    mutating func forget() {
+        kept = [:]
+        ticket = -1
     }
 }

@@ -379,13 +379,12 @@ public struct Verifier {
             let (chunk, decoding) = try result.get()
             guard !chunk.isEmpty else { break }
             decoding.finish()
-            let decoded = decoding
-            guard decoded.count == chunk.count else {
+            guard decoding.count == chunk.count else {
                 throw LedgerError(.storage, "internal: a decoding task did not finish", at: ErrorLocation(entry: expected))
             }
             inFlight = startJob(retiring: retired)
             retired = nil
-            defer { retired = (chunk, decoded) }
+            defer { retired = (chunk, decoding) }
             for (i, row) in chunk.enumerated() {
                 let seq = row.seq
                 func fault(_ reason: String, _ code: LedgerError.Code = .integrity) -> LedgerError {
@@ -396,7 +395,7 @@ public struct Verifier {
                         ? fault("entry \(expected) is missing (the next stored entry is \(seq))")
                         : fault("stored sequence number \(seq) is out of order")
                 }
-                let item = try decoded.result(i).get()
+                let item = try decoding.result(i).get()
                 let entry = item.entry, event = item.event
                 guard entry.prev == prev else {
                     throw fault("prev is \(entry.prev.hex) but entry \(seq == 0 ? "-" : String(seq - 1)) hashes to \(prev.hex): the chain is broken (that entry or this prev was changed)")
