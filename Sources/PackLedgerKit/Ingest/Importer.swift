@@ -211,6 +211,16 @@ public enum Ingest {
         return out
     }
 
+    /// Maps in parallel on all cores and returns the finished map, which keeps the results: its
+    /// owner `retire`s it when they are no longer needed, so that the threads that made them
+    /// free them (`Reclaimer`).
+    static func parallelKept<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) -> SharedMap<T, R> {
+        let map = SharedMap(items, transform)
+        map.startHelpers(ProcessInfo.processInfo.activeProcessorCount - 1)
+        map.finish()
+        return map
+    }
+
     /// Maps in parallel on all cores, preserving order and keeping each item's own failure.
     static func parallelResults<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) throws(LedgerError) -> R) -> [Result<R, LedgerError>] {
         let map = SharedMap(items, transform)
@@ -349,6 +359,8 @@ extension SharedMap: Reclaimable {
 protocol Reclaimable: AnyObject, Sendable {
     /// Frees the part at `range`.
     func clear(_ range: Range<Int>)
+    /// Hands every part to the thread that should free it.
+    func retire()
 }
 
 /// Frees results on the thread that allocated them.
@@ -365,16 +377,24 @@ final class Reclaimer: @unchecked Sendable {
     static let shared = Reclaimer()
 
     private let lock = NSLock()
-    private var garbage: [UInt: [(any Reclaimable, [Range<Int>])]] = [:]
+    private var garbage: [UInt: [Garbage]] = [:]
     /// Whether `garbage` may hold anything, read without the lock by `collect`.
     private let pending = Atomic<Int>(0)
+    /// Counts `endGeneration` calls; each retired part is tagged with the count when it came.
+    private var generation = 0
+
+    private struct Garbage {
+        let item: any Reclaimable
+        let ranges: [Range<Int>]
+        let generation: Int
+    }
 
     /// The calling thread's identity.
     static var thread: UInt { UInt(pthread_self()) }
 
     func add(_ item: any Reclaimable, _ ranges: [Range<Int>], for thread: UInt) {
         lock.lock()
-        garbage[thread, default: []].append((item, ranges))
+        garbage[thread, default: []].append(Garbage(item: item, ranges: ranges, generation: generation))
         pending.add(1, ordering: .releasing)
         lock.unlock()
     }
@@ -389,6 +409,25 @@ final class Reclaimer: @unchecked Sendable {
         if let mine { Reclaimer.clear(mine) }
     }
 
+    /// Ends a generation of retired parts (the import retires one unit's maps per generation):
+    /// what is left of the generation before it is freed now, on the calling thread. Dispatch
+    /// does not always hand a map's blocks to the same pool threads, and a thread that stops
+    /// mapping would otherwise keep its parts until `collectAll`, units of records and events
+    /// that an import's memory budget cannot spare. So at most one generation waits.
+    func endGeneration() {
+        lock.lock()
+        generation += 1
+        var stale: [Garbage] = []
+        for (thread, parts) in garbage where parts.contains(where: { $0.generation < generation - 1 }) {
+            stale += parts.filter { $0.generation < generation - 1 }
+            let kept = parts.filter { $0.generation >= generation - 1 }
+            garbage[thread] = kept.isEmpty ? nil : kept
+        }
+        pending.subtract(stale.count, ordering: .releasing)
+        lock.unlock()
+        Reclaimer.clear(stale)
+    }
+
     /// Frees everything left, on the calling thread: at the end of a job, whose last blocks'
     /// threads may not map again soon.
     func collectAll() {
@@ -397,11 +436,11 @@ final class Reclaimer: @unchecked Sendable {
         garbage = [:]
         pending.store(0, ordering: .releasing)
         lock.unlock()
-        for (_, items) in all { Reclaimer.clear(items) }
+        for (_, parts) in all { Reclaimer.clear(parts) }
     }
 
-    private static func clear(_ items: [(any Reclaimable, [Range<Int>])]) {
-        for (item, ranges) in items { for range in ranges { item.clear(range) } }
+    private static func clear(_ parts: [Garbage]) {
+        for part in parts { for range in part.ranges { part.item.clear(range) } }
     }
 }
 
@@ -488,25 +527,31 @@ final class ImportPreparer: @unchecked Sendable {
     init(reader: RecordReader, actor: String?, key: Ed25519PrivateKey?, keys: [String: KeyState], chunkSize: Int, committed: CommittedEvents?) {
         self.committed = committed
         self.reader = reader
+        reader.keepsMaps = true
         self.actor = actor
         self.key = key
         self.keys = keys
         self.chunkSize = chunkSize
     }
 
-    /// The next unit with the input's progress after it, or nil at the end of input.
-    func next() -> (unit: ImportUnit, read: Int)? {
+    /// The maps whose results the unit being read holds (`Ingest.parallelKept`).
+    private var kept: [any Reclaimable] = []
+
+    /// The next unit with the input's progress after it and the maps to retire with it, or nil
+    /// at the end of input.
+    func next() -> (unit: ImportUnit, read: Int, maps: [any Reclaimable])? {
         guard !finished else { return nil }
         if let failure = deferredFailure {
             finished = true
-            return (.failure(failure), reader.progress.read)
+            return (.failure(failure), reader.progress.read, [])
         }
+        defer { kept = [] }
         do throws(LedgerError) {
             guard let unit = try readUnit() else { return nil }
-            return (unit, reader.progress.read)
+            return (unit, reader.progress.read, kept + reader.takeKeptMaps())
         } catch {
             finished = true
-            return (.failure(error), reader.progress.read)
+            return (.failure(error), reader.progress.read, kept + reader.takeKeptMaps())
         }
     }
 
@@ -540,12 +585,14 @@ final class ImportPreparer: @unchecked Sendable {
         guard !singles.isEmpty else { return nil }
         let lookUp = startLookUp(singles.compactMap(ImportPreparer.eventKey), packs: singles.compactMap(ImportPreparer.packID))
         let file = reader.name, actor = actor, key = key, keys = keys
-        let prepared = Ingest.parallelResults(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
+        let preparing = Ingest.parallelKept(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
             let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
             // Keys cannot change during an import (registry entries are not imported), so the
             // verdict made here with the keys of the transaction's start is final.
             return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, forEvent: s.bytes) })
         }
+        kept.append(preparing)
+        let prepared = (0..<preparing.count).map { preparing.result($0) }
         return .singles(records: singles, prepared: prepared, committed: try finish(lookUp))
     }
 
@@ -646,6 +693,9 @@ extension Ledger {
                               progress: ((IngestProgress) -> Void)? = nil) throws(LedgerError) -> ImportSummary {
         let start = Date()
         let total = reader.progress.total
+        // Runs once the transaction has committed, after the fsyncs it overlaps.
+        var commitSync: SyncLoop?
+        defer { commitSync?.stop() }
         return try writeTransaction { () throws(LedgerError) -> ImportSummary in
             var summary = ImportSummary()
             func count(_ result: AppendResult) {
@@ -672,20 +722,26 @@ extension Ledger {
             /// Starts preparing the next unit. The unit just appended goes with the job and is
             /// freed there, off this thread: appending bounds a batch import, and a unit's many
             /// small objects take a good part of that time to free.
-            func prepareNext(retiring retired: ImportUnit?) -> BackgroundJob<(unit: ImportUnit, read: Int)?> {
+            func prepareNext(retiring retired: (unit: ImportUnit, maps: [any Reclaimable])?) -> BackgroundJob<(unit: ImportUnit, read: Int, maps: [any Reclaimable])?> {
                 BackgroundJob {
+                    // What the parsing and checking threads made is freed by them (`Reclaimer`).
+                    for map in retired?.maps ?? [] { map.retire() }
+                    Reclaimer.shared.endGeneration()
                     _ = consume retired
                     return preparer.next()
                 }
             }
+            // Last (after the read-ahead job below has finished): what the threads that made it
+            // have not freed yet.
+            defer { Reclaimer.shared.collectAll() }
             var pending = prepareNext(retiring: nil)
             // On an error, the job reading ahead is let finish before the reader goes back.
             defer { _ = pending.wait() }
-            var retired: ImportUnit?
-            while let (unit, read) = pending.wait() ?? nil {
+            var retired: (unit: ImportUnit, maps: [any Reclaimable])?
+            while let (unit, read, maps) = pending.wait() ?? nil {
                 pending = prepareNext(retiring: retired)
                 retired = nil
-                defer { retired = unit }
+                defer { retired = (unit, maps) }
                 switch unit {
                 case .failure(let error):
                     throw error
@@ -714,6 +770,9 @@ extension Ledger {
                 throw LedgerError(.malformed, "the input holds no records", at: ErrorLocation(file: file))
             }
             try state.finishBackgroundWrites()
+            // The commit writes the cache's last pages to the WAL and then (SQLite's automatic
+            // checkpoint) copies the WAL into the database file: each ends in an fsync.
+            commitSync = SyncLoop(paths: [db.path + "-wal", db.path], interval: 0.02)
             return summary
         }
     }

@@ -170,6 +170,16 @@ public final class RecordReader {
     }
 
     private var buffered: ArraySlice<InputRecord> = []
+    /// With it set (an import), the parallel maps that parsed the records are kept, for the
+    /// caller to retire (`takeKeptMaps`) so that the parsing threads free what they made.
+    var keepsMaps = false
+    private var keptMaps: [any Reclaimable] = []
+
+    /// The maps kept since the last call (see `keepsMaps`).
+    func takeKeptMaps() -> [any Reclaimable] {
+        defer { keptMaps = [] }
+        return keptMaps
+    }
 
     /// Up to `count` records (fewer only at the end of input; blank lines skipped), JSON Lines
     /// parsed on all cores: reading stays sequential, parsing (the costly part) does not.
@@ -193,11 +203,20 @@ public final class RecordReader {
             raw.append((lineNumber, bytes))
         }
         let file = name
-        return try Ingest.parallelMap(raw) { item throws(LedgerError) in
+        let parse = { @Sendable (item: (line: Int, bytes: [UInt8])) throws(LedgerError) -> InputRecord in
             do throws(LedgerError) {
                 return try RecordReader.parseLine(item.bytes, line: item.line, file: file)
             } catch {
                 return InputRecord(line: item.line, failure: error)
+            }
+        }
+        guard keepsMaps else { return try Ingest.parallelMap(raw, parse) }
+        let map = Ingest.parallelKept(raw, parse)
+        keptMaps.append(map)
+        return (0..<map.count).map { i in
+            switch map.result(i) {
+            case .success(let record): record
+            case .failure(let error): InputRecord(line: raw[i].line, failure: error)
             }
         }
     }

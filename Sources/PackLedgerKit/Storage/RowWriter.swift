@@ -51,7 +51,13 @@ final class RowWriter: @unchecked Sendable {
     /// and any read that should have waited for them finds them missing.
     var lazyForTesting = false
 
+    /// The connection's WAL file.
+    let walPath: String
+    /// Chunks written between early syncs of the WAL (`EarlySync`): some 5 MB of it.
+    static let chunksPerSync = 16
+
     init(db: Database) throws(LedgerError) {
+        walPath = db.path + "-wal"
         insertEntry = try db.prepare("INSERT INTO entries (seq, bytes) VALUES (?, ?)")
         insertPartyEntry = try db.prepare("INSERT INTO party_entries (party, seq) VALUES (?, ?)")
         insertSecondLife = try db.prepare("INSERT INTO second_life (seq, pack, kind, at_ns) VALUES (?, ?, ?, ?)")
@@ -305,6 +311,8 @@ private final class Background: @unchecked Sendable {
             if !failed {
                 do throws(LedgerError) { try write(chunk) } catch let e { error = e }
             }
+            writtenCount += 1
+            if writtenCount % RowWriter.chunksPerSync == 0 { syncWAL() }
             condition.lock()
             written.append(chunk)
             if let error, failure == nil { failure = error }
@@ -314,6 +322,16 @@ private final class Background: @unchecked Sendable {
         exited = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    private var writtenCount = 0
+    /// The WAL, into which the inserts spill SQLite's cache (`EarlySync`).
+    private var wal: EarlySync?
+
+    /// Syncs the WAL outside the connection's lock: the appending thread goes on meanwhile.
+    private func syncWAL() {
+        if wal == nil { wal = EarlySync(path: writer.walPath) }
+        wal?.sync()
     }
 
     private func write(_ chunk: Chunk) throws(LedgerError) {
