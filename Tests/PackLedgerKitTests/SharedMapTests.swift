@@ -115,6 +115,34 @@ import Testing
         #expect(log.frees.count == 3_000)
         #expect(log.frees.filter { $0.made != me }.count == 1_000)
     }
+
+    /// A thread that stops mapping keeps its retired results for one generation at most (an
+    /// import retires one unit per generation): ending the next generation frees them on the
+    /// calling thread, and leaves the generation just retired to its threads.
+    @Test func endingAGenerationFreesWhatStragglersKept() {
+        let reclaimer = Reclaimer()
+        let log = FreeLog()
+        let me = Reclaimer.thread
+        func mapElsewhere() -> SharedMap<Int, Tracked> {
+            let map = SharedMap(Array(0..<500), reclaimer: reclaimer) { i throws(LedgerError) in Tracked(i, log) }
+            let done = DispatchSemaphore(value: 0)
+            Thread { map.finish(); done.signal() }.start()
+            done.wait()
+            return map
+        }
+        let first = mapElsewhere()
+        first.retire()
+        reclaimer.endGeneration()
+        #expect(log.frees.isEmpty, "the generation just retired was freed before its threads could")
+        let second = mapElsewhere()
+        second.retire()
+        reclaimer.endGeneration()
+        // The first map's threads never mapped again: its results are freed here, now.
+        #expect(log.frees.count == 500)
+        #expect(log.frees.allSatisfy { $0.freed == me && $0.made != me })
+        reclaimer.collectAll()
+        #expect(log.frees.count == 1_000)
+    }
 }
 
 /// A result that records, when freed, which thread made it and which freed it.
