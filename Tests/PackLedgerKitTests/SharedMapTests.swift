@@ -123,10 +123,14 @@ import Testing
         let reclaimer = Reclaimer()
         let log = FreeLog()
         let me = Reclaimer.thread
+        // Each map's thread stays alive, idle, to the end: a thread that had exited could pass
+        // its identity (`pthread_self`) on to the next one, which would then collect its parts.
+        let release = DispatchSemaphore(value: 0)
+        defer { release.signal(); release.signal() }
         func mapElsewhere() -> SharedMap<Int, Tracked> {
             let map = SharedMap(Array(0..<500), reclaimer: reclaimer) { i throws(LedgerError) in Tracked(i, log) }
             let done = DispatchSemaphore(value: 0)
-            Thread { map.finish(); done.signal() }.start()
+            Thread { map.finish(); done.signal(); release.wait() }.start()
             done.wait()
             return map
         }
