@@ -417,10 +417,12 @@ final class Reclaimer: @unchecked Sendable {
     func endGeneration() {
         lock.lock()
         generation += 1
+        let oldest = generation - 1
         var stale: [Garbage] = []
-        for (thread, parts) in garbage where parts.contains(where: { $0.generation < generation - 1 }) {
-            stale += parts.filter { $0.generation < generation - 1 }
-            let kept = parts.filter { $0.generation >= generation - 1 }
+        for (thread, parts) in garbage {
+            let kept = parts.filter { $0.generation >= oldest }
+            guard kept.count < parts.count else { continue }
+            stale += parts.filter { $0.generation < oldest }
             garbage[thread] = kept.isEmpty ? nil : kept
         }
         pending.subtract(stale.count, ordering: .releasing)

@@ -306,13 +306,13 @@ private final class Background: @unchecked Sendable {
             if queue.isEmpty || discarding { break }
             let chunk = queue.removeFirst()
             let failed = failure != nil
+            let syncDue = completed > 0 && completed % RowWriter.chunksPerSync == 0
             condition.unlock()
+            if syncDue { syncWAL() }
             var error: LedgerError?
             if !failed {
                 do throws(LedgerError) { try write(chunk) } catch let e { error = e }
             }
-            writtenCount += 1
-            if writtenCount % RowWriter.chunksPerSync == 0 { syncWAL() }
             condition.lock()
             written.append(chunk)
             if let error, failure == nil { failure = error }
@@ -324,7 +324,6 @@ private final class Background: @unchecked Sendable {
         condition.unlock()
     }
 
-    private var writtenCount = 0
     /// The WAL, into which the inserts spill SQLite's cache (`EarlySync`).
     private var wal: EarlySync?
 
