@@ -34,6 +34,42 @@ struct BatchTests {
         #expect(entry["batch"]?["index"]?.doubleValue == 2)
     }
 
+    /// Import parses and checks each line of a unit in one pass and then splits the unit at a
+    /// manifest: lines signed one by one before, between and after batches all land, in file
+    /// order, and a line altered after the batches is still the one named.
+    @Test func signedLinesAroundBatchesImportInFileOrder() throws {
+        let w = try CLIWorld()
+        try write(ImportTests.unsignedLines(30), "single.jsonl", in: w)
+        let other = ImportTests.unsignedLines(25)
+            .replacingOccurrences(of: "IMP-", with: "MIX-")
+            .replacingOccurrences(of: "-4000-8000-", with: "-4000-9000-")
+        try write(other, "batch.jsonl", in: w)
+        try w.ok(["sign", "single.jsonl", "--actor", "maker", "--key", "maker.key", "--out", "single.signed"])
+        try w.ok(["sign", "batch.jsonl", "--actor", "maker", "--key", "maker.key", "--batch", "10", "--out", "batch.signed"])
+        let singles = try String(contentsOfFile: w.dir.path("single.signed"), encoding: .utf8).split(separator: "\n").map(String.init)
+        let batches = try String(contentsOfFile: w.dir.path("batch.signed"), encoding: .utf8).split(separator: "\n").map(String.init)
+        let mixed = singles[..<15] + batches + singles[15...]
+        try write(mixed.joined(separator: "\n") + "\n", "mixed.jsonl", in: w)
+        let before = try w.size()
+        let result = try JSONParser.parse(w.ok(["import", "mixed.jsonl", "--format", "json"]))
+        #expect(result["appended"]?.doubleValue == 58)
+        #expect(try w.size() == before + 58)
+        #expect(try w.run(["verify"]).status == 0)
+        // The first batch's manifest is entry 15 after the registry, its last event entry 44's.
+        let manifest = try JSONParser.parse(w.ok(["entry", "\(before + 15)", "--format", "json"]))
+        #expect(manifest["event"]?["kind"]?.stringValue == "batch", "\(manifest)")
+        let last = try JSONParser.parse(w.ok(["entry", "\(before + 57)", "--format", "json"]))
+        #expect(last["event"]?["pack"]?.stringValue == "IMP-29", "\(last)")
+
+        // Altered after signing: line 50 is the 7th single after the batches.
+        var altered = mixed
+        altered[49] = altered[49].replacingOccurrences(of: "300.5", with: "300.6")
+        let fresh = try CLIWorld()
+        try write(altered.joined(separator: "\n") + "\n", "altered.jsonl", in: fresh)
+        try fresh.expectRejected({ try fresh.run(["import", "altered.jsonl"]) }, "altered.jsonl:50")
+        #expect(try fresh.size() == before)
+    }
+
     @Test func aBatchEventAlteredAfterSigningIsRejected() throws {
         let w = try CLIWorld()
         try write(ImportTests.unsignedLines(25), "in.jsonl", in: w)

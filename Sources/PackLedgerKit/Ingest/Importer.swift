@@ -332,6 +332,11 @@ final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     /// The number of items.
     var count: Int { items.count }
 
+    /// Reads item `i`'s result where it is, after `finish`, instead of copying it out.
+    func withResult<V>(_ i: Int, _ body: (borrowing Result<R, LedgerError>?) -> V) -> V {
+        body(slots[i])
+    }
+
     /// Item `i`'s result, after `finish`.
     func result(_ i: Int) -> Result<R, LedgerError> {
         slots[i] ?? .failure(LedgerError(.storage, "internal: a parallel task did not finish"))
@@ -450,8 +455,9 @@ final class Reclaimer: @unchecked Sendable {
 /// its own) or one batch (manifest and members). A failure found while preparing stays in the
 /// unit and is raised when the appends reach it, so the first bad line in file order is named.
 enum ImportUnit: Sendable {
-    /// Single records with their prepared events and signature verdicts (nil: key not known).
-    case singles(records: [InputRecord], prepared: [Result<(event: SignedEvent, verdict: Bool?), LedgerError>], committed: Committed)
+    /// Single records with their prepared events and signature verdicts, and the lookup of
+    /// what the ledger held of them (waited for when the unit is appended).
+    case singles(Singles, committed: LookUp)
     /// A batch whose members hash to its root; `verdict` is the manifest signature's.
     case batch(manifest: SignedEvent, line: Int, verdict: Bool?, members: [BatchMember], committed: Committed)
     /// Preparing failed here.
@@ -478,6 +484,77 @@ enum ImportUnit: Sendable {
         func packHint(_ id: String?) -> (id: String, state: PackState?)? {
             guard complete, let id else { return nil }
             return (id, packs.isEmpty ? nil : packs[id])
+        }
+    }
+}
+
+extension ImportUnit {
+    /// A prepared event and its signature verdict (nil: the key is not known).
+    typealias Checked = (event: SignedEvent, verdict: Bool?)
+
+    /// A record as the parsing threads prepared it: parsed and, when it is a signed line, its
+    /// event made and signature checked in the same pass (`checked`; nil for a manifest, an
+    /// unsigned line and a line that could not be read).
+    struct Prepared: Sendable {
+        let record: InputRecord
+        let checked: Result<Checked, LedgerError>?
+        /// Whether the record is a batch manifest, which starts a unit of its own.
+        let isManifest: Bool
+    }
+
+    /// A unit's single records, read in place from the map that prepared them (copying a unit's
+    /// records and events out of it cost a reference count each): the first `count` of `map`,
+    /// with `later` the events of unsigned records, signed afterwards with `--key`.
+    final class Singles: Sendable {
+        let map: SharedMap<RecordReader.Raw, Prepared>
+        let count: Int
+        private let later: SharedMap<Int, Checked>?
+        /// For each record, its place in `later` (when there is one).
+        private let laterIndex: [Int]
+
+        init(map: SharedMap<RecordReader.Raw, Prepared>, count: Int, later: SharedMap<Int, Checked>?, laterIndex: [Int]) {
+            self.map = map
+            self.count = count
+            self.later = later
+            self.laterIndex = laterIndex
+        }
+
+        /// Record `i`'s line.
+        func line(_ i: Int) -> Int {
+            map.withResult(i) { result in (try? result?.get())?.record.line ?? 0 }
+        }
+
+        /// Record `i`'s event and verdict, or why it has none.
+        func checked(_ i: Int) -> Result<Checked, LedgerError> {
+            if let later, laterIndex[i] >= 0 { return later.result(laterIndex[i]) }
+            return map.withResult(i) { result in
+                guard case .success(let prepared)? = result, let checked = prepared.checked else {
+                    return .failure(LedgerError(.storage, "internal: a record was not prepared"))
+                }
+                return checked
+            }
+        }
+
+        /// Record `i`'s event key, if it was prepared.
+        func eventKey(_ i: Int) -> EventKey? {
+            if let later, laterIndex[i] >= 0 { return (try? later.result(laterIndex[i]).get())?.event.event.eventKey }
+            return map.withResult(i) { result in
+                guard case .success(let prepared)? = result, case .success(let checked)? = prepared.checked else { return nil }
+                return checked.event.event.eventKey
+            }
+        }
+    }
+
+    /// The lookup of a unit's events and packs in the ledger as committed before the import,
+    /// running beside the parsing of the next unit.
+    struct LookUp: Sendable {
+        let job: BackgroundJob<Result<Committed, LedgerError>>?
+
+        /// The answers, once the lookup has finished (none without a lookup connection).
+        func get() throws(LedgerError) -> Committed {
+            guard let job else { return Committed() }
+            guard let result = job.wait() else { throw LedgerError(.storage, "internal: an event lookup did not finish") }
+            return try result.get()
         }
     }
 }
@@ -562,40 +639,75 @@ final class ImportPreparer: @unchecked Sendable {
     }
 
     private func readUnit() throws(LedgerError) -> ImportUnit? {
-        var singles: [InputRecord] = []
-        while singles.count < chunkSize {
-            let records: [InputRecord]
+        let raw = try reader.nextRaw(chunkSize)
+        guard !raw.isEmpty else { return nil }
+        let file = reader.name, keys = keys
+        // One pass per line: parsed and, when signed, checked by the same thread, so that no
+        // thread waits for the whole unit to be parsed before the checks start.
+        let map = Ingest.parallelKept(raw) { item throws(LedgerError) -> ImportUnit.Prepared in
+            let record = RecordReader.record(item, file: file)
+            let isManifest = ImportPreparer.isManifest(record)
+            guard record.failure == nil, !isManifest, record.members.contains(where: { Ingest.isSignatureMember($0.key) }) else {
+                return ImportUnit.Prepared(record: record, checked: nil, isManifest: isManifest)
+            }
+            let checked: Result<ImportUnit.Checked, LedgerError>
             do throws(LedgerError) {
-                records = try reader.nextChunk(chunkSize - singles.count)
+                checked = .success(try ImportPreparer.check(record, actor: nil, key: nil, keys: keys, file: file))
             } catch {
-                guard !singles.isEmpty else { throw error }
-                deferredFailure = error
-                break
+                checked = .failure(error)
             }
-            if records.isEmpty { break }
-            if let i = records.firstIndex(where: ImportPreparer.isManifest) {
-                if i == 0 && singles.isEmpty {
-                    reader.pushBack(Array(records.dropFirst()))
-                    return try batchUnit(records[0])
-                }
-                singles.append(contentsOf: records[..<i])
-                reader.pushBack(Array(records[i...]))
-                break
+            return ImportUnit.Prepared(record: record, checked: checked, isManifest: false)
+        }
+        kept.append(map)
+        var count = map.count
+        if let i = (0..<map.count).first(where: { i in map.withResult(i) { (try? $0?.get())?.isManifest ?? false } }) {
+            // A manifest starts a unit of its own: what follows it is read again (parsed, not
+            // checked: it is usually the batch's unsigned events).
+            let rest = (i..<map.count).compactMap { i in map.withResult(i) { (try? $0?.get())?.record } }
+            if i == 0 {
+                reader.pushBack(Array(rest.dropFirst()))
+                return try batchUnit(rest[0])
             }
-            singles.append(contentsOf: records)
+            reader.pushBack(rest)
+            count = i
         }
-        guard !singles.isEmpty else { return nil }
-        let lookUp = startLookUp(singles.compactMap(ImportPreparer.eventKey), packs: singles.compactMap(ImportPreparer.packID))
-        let file = reader.name, actor = actor, key = key, keys = keys
-        let preparing = Ingest.parallelKept(singles) { record throws(LedgerError) -> (event: SignedEvent, verdict: Bool?) in
-            let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
-            // Keys cannot change during an import (registry entries are not imported), so the
-            // verdict made here with the keys of the transaction's start is final.
-            return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, forEvent: s.bytes) })
+        // Records without a signature of their own: signed with `--key` now, or rejected.
+        let unsigned = (0..<count).filter { i in
+            map.withResult(i) { result in
+                guard case .success(let prepared)? = result else { return false }
+                return prepared.checked == nil
+            }
         }
-        kept.append(preparing)
-        let prepared = (0..<preparing.count).map { preparing.result($0) }
-        return .singles(records: singles, prepared: prepared, committed: try finish(lookUp))
+        var later: SharedMap<Int, ImportUnit.Checked>?
+        var laterIndex: [Int] = []
+        if !unsigned.isEmpty {
+            let actor = actor, key = key
+            let signing = Ingest.parallelKept(unsigned) { i throws(LedgerError) -> ImportUnit.Checked in
+                let record = map.withResult(i) { (try? $0?.get())?.record } ?? InputRecord(line: 0, failure: LedgerError(.storage, "internal: a record was not read"))
+                return try ImportPreparer.check(record, actor: actor, key: key, keys: keys, file: file)
+            }
+            kept.append(signing)
+            later = signing
+            laterIndex = Array(repeating: -1, count: count)
+            for (place, i) in unsigned.enumerated() { laterIndex[i] = place }
+        }
+        let singles = ImportUnit.Singles(map: map, count: count, later: later, laterIndex: laterIndex)
+        var eventKeys: [EventKey] = [], packs: [String] = []
+        eventKeys.reserveCapacity(count)
+        packs.reserveCapacity(count)
+        for i in 0..<count {
+            if let key = singles.eventKey(i) { eventKeys.append(key) }
+            if case .success(let checked) = singles.checked(i), let pack = checked.event.event.pack { packs.append(pack) }
+        }
+        return .singles(singles, committed: ImportUnit.LookUp(job: startLookUp(eventKeys, packs: packs)))
+    }
+
+    /// A record's signed event and, when its key is registered, whether the signature holds.
+    /// Keys cannot change during an import (registry entries are not imported), so the verdict
+    /// made with the keys of the transaction's start is final.
+    private static func check(_ record: InputRecord, actor: String?, key: Ed25519PrivateKey?, keys: [String: KeyState], file: String) throws(LedgerError) -> ImportUnit.Checked {
+        let s = try Ingest.signedEvent(record, actor: actor, key: key, file: file)
+        return (s, keys[s.keyID].map { $0.publicKey.isValidSignature(s.signature, forEvent: s.bytes) })
     }
 
     /// The event key a record names, if it names a valid one (a record that does not fails later).
@@ -608,13 +720,27 @@ final class ImportPreparer: @unchecked Sendable {
     /// instead of after them.
     private func startLookUp(_ keys: [EventKey], packs: [String]) -> BackgroundJob<Result<ImportUnit.Committed, LedgerError>>? {
         guard let committed else { return nil }
-        return BackgroundJob {
+        let previous = lastLookUp
+        let job = BackgroundJob { () -> Result<ImportUnit.Committed, LedgerError> in
+            // One connection: a lookup starts once the one before it is done.
+            _ = previous?.wait()
             do throws(LedgerError) {
                 return .success(ImportUnit.Committed(found: try committed.records(keys), packs: try committed.packs(packs), complete: true))
             } catch {
                 return .failure(error)
             }
         }
+        lastLookUp = job
+        return job
+    }
+
+    /// The lookup started last; each waits for the one before it.
+    private var lastLookUp: BackgroundJob<Result<ImportUnit.Committed, LedgerError>>?
+
+    /// Waits until no lookup uses the connection (before it is closed). Call with no unit being
+    /// read.
+    func waitForLookUps() {
+        _ = lastLookUp?.wait()
     }
 
     /// The pack a record names, if any (one that is not valid fails later).
@@ -720,6 +846,8 @@ extension Ledger {
             if state.backgroundWritesEnabled { state.startBackgroundWrites() }
             defer { state.abandonBackgroundWrites() }
             let preparer = ImportPreparer(reader: reader, actor: actor, key: key, keys: try state.allKeys(), chunkSize: chunkSize, committed: committed)
+            // After the read-ahead job below has finished, before the connection closes.
+            defer { preparer.waitForLookUps() }
             let file = reader.name
             /// Starts preparing the next unit. The unit just appended goes with the job and is
             /// freed there, off this thread: appending bounds a batch import, and a unit's many
@@ -747,20 +875,21 @@ extension Ledger {
                 switch unit {
                 case .failure(let error):
                     throw error
-                case .singles(let records, let prepared, let committed):
-                    for (i, result) in prepared.enumerated() {
-                        if i + ImportPreparer.lookAhead < prepared.count, case .success(let ahead) = prepared[i + ImportPreparer.lookAhead] {
-                            state.prefetchLookup(ahead.event.event.eventKey)
+                case .singles(let singles, let lookUp):
+                    let committed = try lookUp.get()
+                    for i in 0..<singles.count {
+                        if i + ImportPreparer.lookAhead < singles.count, let ahead = singles.eventKey(i + ImportPreparer.lookAhead) {
+                            state.prefetchLookup(ahead)
                         }
                         do throws(LedgerError) {
-                            let p = try result.get()
+                            let p = try singles.checked(i).get()
                             hint(committed, for: p.event.event)
                             count(try appendInTransaction(p.event, signatureValid: p.verdict))
                         } catch {
-                            throw error.located(file: file, line: records[i].line)
+                            throw error.located(file: file, line: singles.line(i))
                         }
                     }
-                    summary.records += records.count
+                    summary.records += singles.count
                 case .batch(let manifest, let line, let verdict, let members, let committed):
                     try appendBatch(manifest: manifest, line: line, verdict: verdict, members: members, committed: committed, file: file, count: count)
                     summary.records += 1 + members.count

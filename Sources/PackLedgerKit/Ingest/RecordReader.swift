@@ -184,6 +184,10 @@ public final class RecordReader {
     /// Up to `count` records (fewer only at the end of input; blank lines skipped), JSON Lines
     /// parsed on all cores: reading stays sequential, parsing (the costly part) does not.
     public func nextChunk(_ count: Int) throws(LedgerError) -> [InputRecord] {
+        if let error = deferredError {
+            deferredError = nil
+            throw error
+        }
         if !buffered.isEmpty {
             let out = Array(buffered.prefix(count))
             buffered = buffered.dropFirst(out.count)
@@ -195,13 +199,7 @@ public final class RecordReader {
             return out
         }
         var raw: [(line: Int, bytes: [UInt8])] = []
-        while raw.count < count {
-            lineNumber += 1
-            guard var bytes = try source.line(number: lineNumber) else { break }
-            if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            raw.append((lineNumber, bytes))
-        }
+        while raw.count < count, let line = try nextLine() { raw.append(line) }
         let file = name
         let parse = { @Sendable (item: (line: Int, bytes: [UInt8])) throws(LedgerError) -> InputRecord in
             do throws(LedgerError) {
@@ -217,6 +215,73 @@ public final class RecordReader {
             switch map.result(i) {
             case .success(let record): record
             case .failure(let error): InputRecord(line: raw[i].line, failure: error)
+            }
+        }
+    }
+
+    /// The next JSON line that is not blank, with its number (a byte order mark before the
+    /// first one dropped), or nil at the end of input.
+    private func nextLine() throws(LedgerError) -> (line: Int, bytes: [UInt8])? {
+        while true {
+            lineNumber += 1
+            guard var bytes = try source.line(number: lineNumber) else { return nil }
+            if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            return (lineNumber, bytes)
+        }
+    }
+
+    /// A record as `nextRaw` hands it out: a JSON line still to parse, or a record already
+    /// read (CSV, which is parsed as it is read, or a record pushed back).
+    enum Raw: Sendable {
+        case line(number: Int, bytes: [UInt8])
+        case record(InputRecord)
+    }
+
+    /// A read error met by `nextRaw` after some records: raised by the next call, so that a bad
+    /// record before it is still the first error reported.
+    private var deferredError: LedgerError?
+
+    /// Up to `count` records (fewer only at the end of input), JSON lines left unparsed: for a
+    /// caller that parses them on its own threads together with what it does with each record
+    /// next (`import` parses and checks a line in one go; `record(_:file:)` does the parsing).
+    func nextRaw(_ count: Int) throws(LedgerError) -> [Raw] {
+        if let error = deferredError {
+            deferredError = nil
+            throw error
+        }
+        var out: [Raw] = []
+        out.reserveCapacity(count)
+        let pushedBack = buffered.prefix(count)
+        for record in pushedBack { out.append(.record(record)) }
+        buffered = buffered.dropFirst(pushedBack.count)
+        do throws(LedgerError) {
+            if format == .jsonl {
+                while out.count < count, let line = try nextLine() { out.append(.line(number: line.line, bytes: line.bytes)) }
+            } else {
+                while out.count < count, let record = try nextCSVRecord() { out.append(.record(record)) }
+            }
+        } catch {
+            guard out.isEmpty else {
+                deferredError = error
+                return out
+            }
+            throw error
+        }
+        return out
+    }
+
+    /// The record `raw` holds, its line parsed if need be; a line that cannot be read gives a
+    /// record carrying the failure.
+    static func record(_ raw: Raw, file: String) -> InputRecord {
+        switch raw {
+        case .record(let record):
+            return record
+        case .line(let number, let bytes):
+            do throws(LedgerError) {
+                return try parseLine(bytes, line: number, file: file)
+            } catch {
+                return InputRecord(line: number, failure: error)
             }
         }
     }
