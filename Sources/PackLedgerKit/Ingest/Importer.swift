@@ -535,6 +535,15 @@ extension ImportUnit {
             }
         }
 
+        /// The pack record `i`'s event names, if it was prepared and names one.
+        func pack(_ i: Int) -> String? {
+            if let later, laterIndex[i] >= 0 { return (try? later.result(laterIndex[i]).get())?.event.event.pack }
+            return map.withResult(i) { result in
+                guard case .success(let prepared)? = result, case .success(let checked)? = prepared.checked else { return nil }
+                return checked.event.event.pack
+            }
+        }
+
         /// Record `i`'s event key, if it was prepared.
         func eventKey(_ i: Int) -> EventKey? {
             if let later, laterIndex[i] >= 0 { return (try? later.result(laterIndex[i]).get())?.event.event.eventKey }
@@ -697,7 +706,7 @@ final class ImportPreparer: @unchecked Sendable {
         packs.reserveCapacity(count)
         for i in 0..<count {
             if let key = singles.eventKey(i) { eventKeys.append(key) }
-            if case .success(let checked) = singles.checked(i), let pack = checked.event.event.pack { packs.append(pack) }
+            if let pack = singles.pack(i) { packs.append(pack) }
         }
         return .singles(singles, committed: ImportUnit.LookUp(job: startLookUp(eventKeys, packs: packs)))
     }

@@ -67,16 +67,32 @@ public final class ByteSource {
         return buffer[position]
     }
 
+    /// Where the next `\n` from `start` is in the buffer, if there is one (`memchr`: lines are
+    /// read on one thread while the others wait to parse them).
+    private func newline(from start: Int) -> Int? {
+        buffer.withUnsafeBytes { bytes in
+            guard let base = bytes.baseAddress, start < bytes.count,
+                  let found = memchr(base + start, 0x0a, bytes.count - start) else { return nil }
+            return base.distance(to: UnsafeRawPointer(found))
+        }
+    }
+
     /// The next line without its `\n` (and a `\r` before it), or nil at the end.
     func line(number: Int) throws(LedgerError) -> [UInt8]? {
         guard try fill() else { return nil }
         var out: [UInt8] = []
         while try fill() {
-            if let nl = buffer[position...].firstIndex(of: 0x0a) {
-                out.append(contentsOf: buffer[position..<nl])
+            if let nl = newline(from: position) {
+                // The whole line is buffered (the usual case): copied once, at its exact size.
+                if out.isEmpty {
+                    let end = nl > position && buffer[nl - 1] == 0x0d ? nl - 1 : nl
+                    out = Array(buffer[position..<end])
+                } else {
+                    out.append(contentsOf: buffer[position..<nl])
+                    if out.last == 0x0d { out.removeLast() }
+                }
                 bytesRead += nl + 1 - position
                 position = nl + 1
-                if out.last == 0x0d { out.removeLast() }
                 return out
             }
             out.append(contentsOf: buffer[position...])
