@@ -139,6 +139,27 @@ struct ImportTests {
         try w.expectRejected({ try w.run(["import", "stolen.jsonl"]) }, "stolen.jsonl:1")
     }
 
+    /// The signature covers the event's canonical bytes, not the line's spelling: a signed line
+    /// re-spaced and with its members reordered (so not canonical, and its bytes are made
+    /// again from its members, leaving `key_id` and `signature` out) still imports.
+    @Test func aSignedLineSpelledDifferentlyStillImports() throws {
+        let w = try CLIWorld()
+        try write(Self.unsignedLines(3), "in.jsonl", in: w)
+        try w.ok(["sign", "in.jsonl", "--actor", "maker", "--key", "maker.key", "--out", "signed.jsonl"])
+        let lines = try String(contentsOfFile: w.dir.path("signed.jsonl"), encoding: .utf8).split(separator: "\n").map(String.init)
+        let respaced = lines[1].replacingOccurrences(of: #"{"actor":"maker","#, with: #"{ "#)
+            .replacingOccurrences(of: #","event_id""#, with: #", "actor" : "maker", "event_id""#)
+        #expect(respaced != lines[1] && respaced.contains(#""actor" : "maker""#), "\(respaced)")
+        try write([lines[0], respaced, lines[2]].joined(separator: "\n") + "\n", "respaced.jsonl", in: w)
+        let before = try w.size()
+        try w.ok(["import", "respaced.jsonl"])
+        #expect(try w.size() == before + 3)
+        // The entry stores the canonical event: the same bytes as when imported as signed.
+        let entry = try JSONParser.parse(w.ok(["entry", "\(before + 1)", "--format", "json"]))
+        #expect(entry["event"]?["key_id"] == nil && entry["event"]?["actor"]?.stringValue == "maker", "\(entry)")
+        #expect(try w.run(["verify"]).status == 0)
+    }
+
     @Test func anUnsignedFileWithoutKeyIsRejectedClearly() throws {
         let w = try CLIWorld()
         try write(Self.unsignedLines(5), "in.jsonl", in: w)

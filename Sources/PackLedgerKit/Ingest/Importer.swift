@@ -37,7 +37,11 @@ public enum Ingest {
     /// The event of a record, with `actor` filled in from `defaultActor` when absent.
     static func event(_ record: InputRecord, defaultActor: String?, file: String) throws(LedgerError) -> Event {
         if let failure = record.failure { throw failure }
-        let actor = record["actor"]
+        return try event(record, actor: record["actor"], defaultActor: defaultActor, file: file)
+    }
+
+    /// `event(_:defaultActor:file:)` for a record whose `actor` member the caller has looked up.
+    private static func event(_ record: InputRecord, actor: JSONValue?, defaultActor: String?, file: String) throws(LedgerError) -> Event {
         if let actor {
             if let defaultActor, actor.stringValue != defaultActor {
                 throw LedgerError(.malformed, "actor \(actor.stringValue ?? "?") is not --actor \(defaultActor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
@@ -45,10 +49,10 @@ public enum Ingest {
         } else if defaultActor == nil {
             throw LedgerError(.malformed, "no actor: give one in the record or with --actor", at: ErrorLocation(file: file, line: record.line, field: "actor"))
         }
-        // A line that names its actor and carries no signature (every member of a batch) is the
-        // event as it stands: its member list is shared, not copied member by member.
-        if actor != nil, !record.members.contains(where: { isSignatureMember($0.key) }) {
-            return try Event(members: record.members)
+        // A line that names its actor (every signed line, every member of a batch) is the event
+        // as it stands, but for a signature: its member list is shared, not copied.
+        if actor != nil {
+            return try Event(members: record.members, signedLine: true)
         }
         // Reserved up front (one allocation): `filter` grows its result by appending.
         var members: [JSONMember] = []
@@ -65,13 +69,23 @@ public enum Ingest {
     static func signedEvent(_ record: InputRecord, actor: String?, key: Ed25519PrivateKey?, file: String) throws(LedgerError) -> SignedEvent {
         if let failure = record.failure { throw failure }
         let at = ErrorLocation(file: file, line: record.line)
-        let hasSignature = record["signature"] != nil || record["key_id"] != nil
+        // The members this needs, found in one pass over the record.
+        var actorValue, keyIDValue, signatureValue: JSONValue?
+        for m in record.members {
+            switch m.key {
+            case "actor": actorValue = m.value
+            case "key_id": keyIDValue = m.value
+            case "signature": signatureValue = m.value
+            default: continue
+            }
+        }
+        let hasSignature = signatureValue != nil || keyIDValue != nil
         guard hasSignature || key != nil else {
             throw LedgerError(.malformed, "this record is not signed: give --actor and --key to sign unsigned events, or sign them first with `packledger sign`", at: at)
         }
         let event: Event
         do {
-            event = try Ingest.event(record, defaultActor: hasSignature ? nil : actor, file: file)
+            event = try Ingest.event(record, actor: actorValue, defaultActor: hasSignature ? nil : actor, file: file)
         } catch {
             throw error.located(file: file, line: record.line)
         }
@@ -79,18 +93,18 @@ public enum Ingest {
             throw LedgerError(.malformed, "\(event.kind.rawValue) is a registry entry; use `packledger party`", at: at)
         }
         if hasSignature {
-            guard let keyID = record["key_id"]?.stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy({ Hex.nibble($0) < 0x10 }),
-                  let sig = record["signature"]?.stringValue.flatMap({ Base64.decode($0) }), sig.count == 64 else {
+            guard let keyID = keyIDValue?.stringValue, keyID.utf8.count == 16, keyID.utf8.allSatisfy({ Hex.nibble($0) < 0x10 }),
+                  let sig = signatureValue?.stringValue.flatMap({ Base64.decode($0) }), sig.count == 64 else {
                 throw LedgerError(.malformed, "a signed line needs key_id (16 hex digits) and signature (base64 of 64 bytes)", at: at)
             }
             if let actor, event.actor != actor {
                 throw LedgerError(.malformed, "signed by \(event.actor), not --actor \(actor)", at: ErrorLocation(file: file, line: record.line, field: "actor"))
             }
-            return SignedEvent(event: event, bytes: eventBytes(record, event), keyID: keyID, signature: sig)
+            return SignedEvent(event: event, bytes: eventBytes(record, event, hasActor: actorValue != nil), keyID: keyID, signature: sig)
         }
         guard let key else { throw LedgerError(.malformed, "this record is not signed", at: at) }
         do {
-            return try SignedEvent(signing: event, bytes: eventBytes(record, event), with: key)
+            return try SignedEvent(signing: event, bytes: eventBytes(record, event, hasActor: actorValue != nil), with: key)
         } catch {
             throw error.located(file: file, line: record.line)
         }
@@ -99,7 +113,12 @@ public enum Ingest {
     /// The canonical bytes of `event`, made from `record`: cut from the line when it was canonical
     /// and the event is the record without its signature members (no actor was filled in).
     static func eventBytes(_ record: InputRecord, _ event: Event) -> [UInt8] {
-        guard record["actor"] != nil, let bytes = record.canonicalEventBytes else { return event.canonicalBytes }
+        eventBytes(record, event, hasActor: record["actor"] != nil)
+    }
+
+    /// `eventBytes(_:_:)` when the caller knows whether the record names its actor.
+    private static func eventBytes(_ record: InputRecord, _ event: Event, hasActor: Bool) -> [UInt8] {
+        guard hasActor, let bytes = record.canonicalEventBytes else { return event.canonicalBytes }
         return bytes
     }
 

@@ -113,6 +113,9 @@ public final class Event: Sendable {
     private enum Source: Sendable {
         case object(JSONValue)
         case members([JSONMember])
+        /// A signed line's members: the event's, with `key_id` and `signature` among them. The
+        /// line's own list, shared: a filtered copy cost an array and a reference count per member.
+        case signedLine([JSONMember])
     }
     private let source: Source
 
@@ -122,6 +125,8 @@ public final class Event: Sendable {
         case .object(let value): return value
         case .members(let members):
             return .object(JSONMember.dictionary(members))
+        case .signedLine(let members):
+            return .object(JSONMember.dictionary(members.filter { !Ingest.isSignatureMember($0.key) }))
         }
     }
 
@@ -157,10 +162,17 @@ public final class Event: Sendable {
     /// Validates the envelope of an event object given as the parser's member list (keys
     /// distinct, as the parser guarantees).
     public convenience init(members: [JSONMember]) throws(LedgerError) {
+        try self.init(members: members, signedLine: false)
+    }
+
+    /// Validates the envelope of an event given as the members of its line, which may also
+    /// hold the line's `key_id` and `signature` (left out of the event) when `signedLine`.
+    convenience init(members: [JSONMember], signedLine: Bool) throws(LedgerError) {
         var fields = Envelope()
         var unknown: [String] = []
         for m in members {
             switch m.key {
+            case "key_id" where signedLine, "signature" where signedLine: continue
             case "event_id": fields.eventID = m.value
             case "kind": fields.kind = m.value
             case "pack": fields.pack = m.value
@@ -175,7 +187,7 @@ public final class Event: Sendable {
         if let key = unknown.min() {
             throw LedgerError(.malformed, "unknown top-level field \"\(key)\"", at: ErrorLocation(field: key))
         }
-        try self.init(fields, source: .members(members))
+        try self.init(fields, source: signedLine ? .signedLine(members) : .members(members))
     }
 
     /// Validates the envelope of a parsed document: from its member list when the parser kept
