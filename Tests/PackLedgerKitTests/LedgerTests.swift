@@ -7,6 +7,16 @@ struct LedgerTests {
     /// `EventKind.named` is the decoding path's stand-in for `init(rawValue:)`: they must agree
     /// on every spelling and on near misses (prefixes, case, same length, a trailing byte).
     /// `LifecycleRule.rule(for:)` indexes a table by kind: every kind must get its own rule.
+    /// The page size is set before the file enters WAL mode, after which SQLite ignores it.
+    @Test func aNewLedgerHasItsPageSizeAndWAL() throws {
+        let w = try World(parties: [])
+        let db = try Database(path: w.path, readOnly: true)
+        #expect(try db.pragmaInt("page_size") == Int64(Ledger.pageSize))
+        #expect(Ledger.pageSize != 4_096)
+        let mode = try db.prepare("PRAGMA journal_mode")
+        #expect(try mode.step() && mode.text(0) == "wal")
+    }
+
     @Test func lifecycleTableIndexesEveryKind() {
         for kind in EventKind.allCases {
             let indexed = LifecycleRule.rule(for: kind), built = LifecycleRule.build(kind)

