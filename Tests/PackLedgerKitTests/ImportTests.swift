@@ -133,6 +133,8 @@ struct ImportTests {
         try w.expectRejected({ try w.run(["import", "altered.jsonl"]) }, "altered.jsonl:38")
         let r = try w.run(["import", "altered.jsonl"])
         #expect(r.stderr.contains("does not verify"), "\(r.stderr)")
+        // `--actor` names who must have signed: another signer's file is refused at its first line.
+        try w.expectRejected({ try w.run(["import", "signed.jsonl", "--actor", "oem", "--key", "oem.key"]) }, "signed.jsonl:1, field actor: import rejected, nothing written: signed by maker, not --actor oem")
         // A signature moved to another actor's line is rejected too.
         let stolen = signed.replacingOccurrences(of: #""actor":"maker""#, with: #""actor":"oem""#)
         try write(stolen, "stolen.jsonl", in: w)

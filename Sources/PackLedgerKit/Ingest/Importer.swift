@@ -624,9 +624,6 @@ final class ImportPreparer: @unchecked Sendable {
     let keys: [String: KeyState]
     let chunkSize: Int
     private var finished = false
-    /// A read error met after some records of a unit: raised as the next unit, so that a bad
-    /// record before it is still the one reported.
-    private var deferredFailure: LedgerError?
 
     /// Answers for the appends' duplicate checks, looked up here ahead of them.
     let committed: CommittedEvents?
@@ -648,10 +645,6 @@ final class ImportPreparer: @unchecked Sendable {
     /// at the end of input.
     func next() -> (unit: ImportUnit, read: Int, maps: [any Reclaimable])? {
         guard !finished else { return nil }
-        if let failure = deferredFailure {
-            finished = true
-            return (.failure(failure), reader.progress.read, [])
-        }
         defer { kept = [] }
         do throws(LedgerError) {
             guard let unit = try readUnit() else { return nil }
@@ -669,7 +662,7 @@ final class ImportPreparer: @unchecked Sendable {
     private func readUnit() throws(LedgerError) -> ImportUnit? {
         let raw = try reader.nextRaw(chunkSize)
         guard !raw.isEmpty else { return nil }
-        let file = reader.name, keys = keys
+        let file = reader.name, keys = keys, actor = actor
         // One pass per line: parsed and, when signed, checked by the same thread, so that no
         // thread waits for the whole unit to be parsed before the checks start.
         let map = Ingest.parallelKept(raw) { item throws(LedgerError) -> ImportUnit.Prepared in
@@ -680,7 +673,8 @@ final class ImportPreparer: @unchecked Sendable {
             }
             let checked: Result<ImportUnit.Checked, LedgerError>
             do throws(LedgerError) {
-                checked = .success(try ImportPreparer.check(record, actor: nil, key: nil, keys: keys, file: file))
+                // No key: a signed line is never signed again. `actor` (`--actor`) must match its signer.
+                checked = .success(try ImportPreparer.check(record, actor: actor, key: nil, keys: keys, file: file))
             } catch {
                 checked = .failure(error)
             }
@@ -709,7 +703,7 @@ final class ImportPreparer: @unchecked Sendable {
         var later: SharedMap<Int, ImportUnit.Checked>?
         var laterIndex: [Int] = []
         if !unsigned.isEmpty {
-            let actor = actor, key = key
+            let key = key
             let signing = Ingest.parallelKept(unsigned) { i throws(LedgerError) -> ImportUnit.Checked in
                 let record = map.withResult(i) { (try? $0?.get())?.record } ?? InputRecord(line: 0, failure: LedgerError(.storage, "internal: a record was not read"))
                 return try ImportPreparer.check(record, actor: actor, key: key, keys: keys, file: file)
