@@ -55,7 +55,7 @@ struct BatchTests {
         #expect(result["appended"]?.doubleValue == 58)
         #expect(try w.size() == before + 58)
         #expect(try w.run(["verify"]).status == 0)
-        // The first batch's manifest is entry 15 after the registry, its last event entry 44's.
+        // The first batch's manifest follows the first 15 singles; the last entry is the last single.
         let manifest = try JSONParser.parse(w.ok(["entry", "\(before + 15)", "--format", "json"]))
         #expect(manifest["event"]?["kind"]?.stringValue == "batch", "\(manifest)")
         let last = try JSONParser.parse(w.ok(["entry", "\(before + 57)", "--format", "json"]))

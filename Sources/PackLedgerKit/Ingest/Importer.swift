@@ -554,21 +554,12 @@ extension ImportUnit {
             }
         }
 
-        /// The pack record `i`'s event names, if it was prepared and names one.
-        func pack(_ i: Int) -> String? {
-            if let later, laterIndex[i] >= 0 { return (try? later.result(laterIndex[i]).get())?.event.event.pack }
+        /// Record `i`'s event, if it was prepared.
+        func event(_ i: Int) -> Event? {
+            if let later, laterIndex[i] >= 0 { return (try? later.result(laterIndex[i]).get())?.event.event }
             return map.withResult(i) { result in
                 guard case .success(let prepared)? = result, case .success(let checked)? = prepared.checked else { return nil }
-                return checked.event.event.pack
-            }
-        }
-
-        /// Record `i`'s event key, if it was prepared.
-        func eventKey(_ i: Int) -> EventKey? {
-            if let later, laterIndex[i] >= 0 { return (try? later.result(laterIndex[i]).get())?.event.event.eventKey }
-            return map.withResult(i) { result in
-                guard case .success(let prepared)? = result, case .success(let checked)? = prepared.checked else { return nil }
-                return checked.event.event.eventKey
+                return checked.event.event
             }
         }
     }
@@ -693,7 +684,8 @@ final class ImportPreparer: @unchecked Sendable {
             reader.pushBack(rest)
             count = i
         }
-        // Records without a signature of their own: signed with `--key` now, or rejected.
+        // Records without a signature of their own (or that could not be read): signed with
+        // `--key` now, or rejected.
         let unsigned = (0..<count).filter { i in
             map.withResult(i) { result in
                 guard case .success(let prepared)? = result else { return false }
@@ -718,10 +710,11 @@ final class ImportPreparer: @unchecked Sendable {
         eventKeys.reserveCapacity(count)
         packs.reserveCapacity(count)
         for i in 0..<count {
-            if let key = singles.eventKey(i) { eventKeys.append(key) }
-            if let pack = singles.pack(i) { packs.append(pack) }
+            guard let event = singles.event(i) else { continue }
+            eventKeys.append(event.eventKey)
+            if let pack = event.pack { packs.append(pack) }
         }
-        return .singles(singles, committed: ImportUnit.LookUp(job: startLookUp(eventKeys, packs: packs)))
+        return .singles(singles, committed: startLookUp(eventKeys, packs: packs))
     }
 
     /// A record's signed event and, when its key is registered, whether the signature holds.
@@ -737,11 +730,11 @@ final class ImportPreparer: @unchecked Sendable {
         record["event_id"]?.stringValue.flatMap(EventKey.init(uuid:))
     }
 
-    /// Starts looking `keys` up in the ledger as committed before the import, on a thread of its
-    /// own: the lookups are sequential (one connection), so they run beside the parallel checks
-    /// instead of after them.
-    private func startLookUp(_ keys: [EventKey], packs: [String]) -> BackgroundJob<Result<ImportUnit.Committed, LedgerError>>? {
-        guard let committed else { return nil }
+    /// Starts looking `keys` and `packs` up in the ledger as committed before the import, on a
+    /// thread of its own, beside the parsing and checking of the next unit (a batch's, beside its
+    /// members'). Lookups share one connection, so each waits for the one before it.
+    private func startLookUp(_ keys: [EventKey], packs: [String]) -> ImportUnit.LookUp {
+        guard let committed else { return ImportUnit.LookUp(job: nil) }
         let previous = lastLookUp
         let job = BackgroundJob { () -> Result<ImportUnit.Committed, LedgerError> in
             // One connection: a lookup starts once the one before it is done.
@@ -753,7 +746,7 @@ final class ImportPreparer: @unchecked Sendable {
             }
         }
         lastLookUp = job
-        return job
+        return ImportUnit.LookUp(job: job)
     }
 
     /// The lookup started last; each waits for the one before it.
@@ -768,13 +761,6 @@ final class ImportPreparer: @unchecked Sendable {
     /// The pack a record names, if any (one that is not valid fails later).
     private static func packID(_ record: InputRecord) -> String? {
         record["pack"]?.stringValue
-    }
-
-    /// The answers of a lookup started by `startLookUp`.
-    private func finish(_ job: BackgroundJob<Result<ImportUnit.Committed, LedgerError>>?) throws(LedgerError) -> ImportUnit.Committed {
-        guard let job else { return ImportUnit.Committed() }
-        guard let result = job.wait() else { throw LedgerError(.storage, "internal: an event lookup did not finish") }
-        return try result.get()
     }
 
     /// Reads a batch's events after its manifest line and checks that they hash to its root.
@@ -803,8 +789,6 @@ final class ImportPreparer: @unchecked Sendable {
         let batchActor = manifest.event.actor
         let lookUp = startLookUp([manifest.event.eventKey] + memberRecords.compactMap(ImportPreparer.eventKey),
                                  packs: memberRecords.compactMap(ImportPreparer.packID))
-        // Whatever happens below, the lookup must be done with the connection before it returns.
-        defer { _ = lookUp?.wait() }
         let members = try Ingest.parallelMap(memberRecords) { member throws(LedgerError) -> ImportUnit.BatchMember in
             let at = ErrorLocation(file: file, line: member.line)
             guard member["signature"] == nil, member["key_id"] == nil else {
@@ -828,7 +812,7 @@ final class ImportPreparer: @unchecked Sendable {
         }
         let verdict = keys[manifest.keyID].map { $0.publicKey.isValidSignature(manifest.signature, forEvent: manifest.bytes) }
         return .batch(manifest: manifest, line: record.line, verdict: verdict, members: members,
-                      committed: try finish(lookUp))
+                      committed: try lookUp.get())
     }
 }
 
@@ -900,8 +884,8 @@ extension Ledger {
                 case .singles(let singles, let lookUp):
                     let committed = try lookUp.get()
                     for i in 0..<singles.count {
-                        if i + ImportPreparer.lookAhead < singles.count, let ahead = singles.eventKey(i + ImportPreparer.lookAhead) {
-                            state.prefetchLookup(ahead)
+                        if i + ImportPreparer.lookAhead < singles.count, let ahead = singles.event(i + ImportPreparer.lookAhead) {
+                            state.prefetchLookup(ahead.eventKey)
                         }
                         do throws(LedgerError) {
                             let p = try singles.checked(i).get()

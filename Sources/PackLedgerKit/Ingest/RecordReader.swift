@@ -200,10 +200,7 @@ public final class RecordReader {
     /// Up to `count` records (fewer only at the end of input; blank lines skipped), JSON Lines
     /// parsed on all cores: reading stays sequential, parsing (the costly part) does not.
     public func nextChunk(_ count: Int) throws(LedgerError) -> [InputRecord] {
-        if let error = deferredError {
-            deferredError = nil
-            throw error
-        }
+        try raiseDeferredError()
         if !buffered.isEmpty {
             let out = Array(buffered.prefix(count))
             buffered = buffered.dropFirst(out.count)
@@ -218,11 +215,7 @@ public final class RecordReader {
         while raw.count < count, let line = try nextLine() { raw.append(line) }
         let file = name
         let parse = { @Sendable (item: (line: Int, bytes: [UInt8])) throws(LedgerError) -> InputRecord in
-            do throws(LedgerError) {
-                return try RecordReader.parseLine(item.bytes, line: item.line, file: file)
-            } catch {
-                return InputRecord(line: item.line, failure: error)
-            }
+            RecordReader.record(line: item.line, bytes: item.bytes, file: file)
         }
         guard keepsMaps else { return try Ingest.parallelMap(raw, parse) }
         let map = Ingest.parallelKept(raw, parse)
@@ -258,14 +251,19 @@ public final class RecordReader {
     /// record before it is still the first error reported.
     private var deferredError: LedgerError?
 
-    /// Up to `count` records (fewer only at the end of input), JSON lines left unparsed: for a
-    /// caller that parses them on its own threads together with what it does with each record
-    /// next (`import` parses and checks a line in one go; `record(_:file:)` does the parsing).
-    func nextRaw(_ count: Int) throws(LedgerError) -> [Raw] {
+    /// Throws the error `nextRaw` deferred, once.
+    private func raiseDeferredError() throws(LedgerError) {
         if let error = deferredError {
             deferredError = nil
             throw error
         }
+    }
+
+    /// Up to `count` records (fewer only at the end of input), JSON lines left unparsed: for a
+    /// caller that parses them on its own threads together with what it does with each record
+    /// next (`import` parses and checks a line in one go; `record(_:file:)` does the parsing).
+    func nextRaw(_ count: Int) throws(LedgerError) -> [Raw] {
+        try raiseDeferredError()
         var out: [Raw] = []
         out.reserveCapacity(count)
         let pushedBack = buffered.prefix(count)
@@ -294,11 +292,16 @@ public final class RecordReader {
         case .record(let record):
             return record
         case .line(let number, let bytes):
-            do throws(LedgerError) {
-                return try parseLine(bytes, line: number, file: file)
-            } catch {
-                return InputRecord(line: number, failure: error)
-            }
+            return record(line: number, bytes: bytes, file: file)
+        }
+    }
+
+    /// The record JSON line `number` holds, or one carrying why it cannot be read.
+    static func record(line number: Int, bytes: [UInt8], file: String) -> InputRecord {
+        do throws(LedgerError) {
+            return try parseLine(bytes, line: number, file: file)
+        } catch {
+            return InputRecord(line: number, failure: error)
         }
     }
 
